@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs; does nothing when all are
+# present. This is the only file that knows package names.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  clang-format
+  # C++ libraries
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev libboost-filesystem-dev
+  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev
+  pybind11-dev
+  # Python (Debian's interpreter; PyPI is not reachable)
+  python3 python3-dev python3-pytest python3-psutil python3-matplotlib
+  python3-pybind11 python3-setuptools
+  # comparison tools and real daemons used by benchmarks and scenarios
+  procps stress-ng hyperfine redis-server redis-tools
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

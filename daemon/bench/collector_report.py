@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Reads collector_bench's Google Benchmark JSON (one file per process count, or
+one for all) and prints medians, the ratios that hold on any machine, and each
+bar of the collector's issue with a verdict. Exits 1 when a bar is missed.
+
+    collector_report.py BENCH.json [BENCH.json ...]
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+# The collector's bars. Every ratio is of medians measured within one run.
+PLAIN_MAX_VS_FLOOR = 1.15   # the issue's bar: a full cycle vs open/read/close of each stat
+# Ours, not the issue's: held mode vs a bare pread of each held fd. Parsing and
+# the cache lookup cost about 0.5 µs a process, 10-20 % of that floor here.
+HELD_MAX_VS_HELD_FLOOR = 1.25
+HELD_MAX_VS_FLOOR = 1.0     # held mode goes below the plain floor
+MAX_EXTRA_GROWTH = 1.15     # µs/process growth from smallest to largest N, over the floor's own
+PLAIN_MIN_SPEEDUP = 4.0     # psutil's and ps's time over ours
+HELD_MIN_SPEEDUP = 8.0
+USERS_BOUND_MS_PER_1000 = 100.0
+
+BENCHMARKS = ("Floor", "HeldFloor", "CollectorPlain", "CollectorHeld", "Psutil", "Ps")
+FLOOR_OF = {"CollectorPlain": "Floor", "CollectorHeld": "HeldFloor"}
+MAX_VS_FLOOR = {"CollectorPlain": PLAIN_MAX_VS_FLOOR, "CollectorHeld": HELD_MAX_VS_HELD_FLOOR}
+
+
+def load(paths):
+    """{(name, n): {"ms": [per repetition], "procs": [...], "counters": {key: [...]}}}"""
+    runs = defaultdict(lambda: {"ms": [], "procs": [], "counters": defaultdict(list)})
+    for path in paths:
+        with open(path) as f:
+            doc = json.load(f)
+        for b in doc["benchmarks"]:
+            if b.get("run_type") != "iteration" or b.get("error_occurred"):
+                continue
+            name, n = b["run_name"].split("/")[:2]
+            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+            r = runs[(name, int(n))]
+            r["ms"].append(b["real_time"] * scale)
+            r["procs"].append(b["procs"])
+            for key in ("held_fds", "slab_kib_per_held_fd"):
+                if key in b:
+                    r["counters"][key].append(b[key])
+    return runs
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def print_table(runs, sizes):
+    print(f"{'benchmark':<16}{'N':>7}{'procs':>8}{'reps':>6}{'ms/cycle':>11}"
+          f"{'µs/proc':>10}{'vs Floor':>10}")
+    for n in sizes:
+        floor = median(runs[("Floor", n)]["ms"]) if ("Floor", n) in runs else float("nan")
+        for name in BENCHMARKS:
+            r = runs.get((name, n))
+            if not r or not r["ms"]:
+                print(f"{name:<16}{n:>7}   (missing: see the benchmark's errors)")
+                continue
+            ms, procs = median(r["ms"]), median(r["procs"])
+            print(f"{name:<16}{n:>7}{procs:>8.0f}{len(r['ms']):>6}{ms:>11.2f}"
+                  f"{ms * 1e3 / procs:>10.2f}{ms / floor:>9.2f}x")
+            for key, values in r["counters"].items():
+                print(f"{'':<23}  {key} = {median(values):.2f}")
+
+
+def checks(runs, sizes):
+    """[(description, value, bar text, ok or None for information)]"""
+    def ms(name, n):
+        return median(runs.get((name, n), {}).get("ms", []))
+
+    def us_per_proc(name, n):
+        return ms(name, n) * 1e3 / median(runs.get((name, n), {}).get("procs", [])) \
+            if (name, n) in runs else float("nan")
+
+    out = []
+    for n in sizes:
+        plain, held = ms("CollectorPlain", n), ms("CollectorHeld", n)
+        for mode, floor in FLOOR_OF.items():
+            ratio = ms(mode, n) / ms(floor, n)
+            out.append((f"{mode} / {floor} at N={n}", ratio, f"<= {MAX_VS_FLOOR[mode]}",
+                        ratio <= MAX_VS_FLOOR[mode]))
+        out.append((f"CollectorHeld / Floor at N={n}", held / ms("Floor", n),
+                    f"< {HELD_MAX_VS_FLOOR}", held / ms("Floor", n) < HELD_MAX_VS_FLOOR))
+        for tool in ("Psutil", "Ps"):
+            other = ms(tool, n)
+            out.append((f"{tool} / CollectorPlain at N={n}", other / plain,
+                         f">= {PLAIN_MIN_SPEEDUP}", other / plain >= PLAIN_MIN_SPEEDUP))
+            out.append((f"{tool} / CollectorHeld at N={n}", other / held,
+                         f">= {HELD_MIN_SPEEDUP}", other / held >= HELD_MIN_SPEEDUP))
+        per_1000 = us_per_proc("CollectorPlain", n)  # µs per process = ms per 1,000
+        out.append((f"CollectorPlain ms per 1,000 processes at N={n}", per_1000,
+                    f"< {USERS_BOUND_MS_PER_1000}", per_1000 < USERS_BOUND_MS_PER_1000))
+    if len(sizes) >= 2:
+        lo, hi = sizes[0], sizes[-1]
+        for mode, floor in FLOOR_OF.items():
+            ours = us_per_proc(mode, hi) / us_per_proc(mode, lo)
+            kernel = us_per_proc(floor, hi) / us_per_proc(floor, lo)
+            out.append((f"{floor} µs/proc N={hi} / N={lo}", kernel, "(the kernel's own growth)",
+                        None))
+            out.append((f"{mode} µs/proc growth / {floor}'s", ours / kernel,
+                        f"<= {MAX_EXTRA_GROWTH}", ours / kernel <= MAX_EXTRA_GROWTH))
+    return out
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    runs = load(argv[1:])
+    sizes = sorted({n for _, n in runs})
+    missing = [f"{name}/{n}" for n in sizes for name in BENCHMARKS if (name, n) not in runs]
+    if not sizes or missing:
+        print("collector_report: no repetitions found for "
+              f"{', '.join(missing) or 'any benchmark'} (run with --benchmark_repetitions, "
+              "without --benchmark_report_aggregates_only)", file=sys.stderr)
+        return 1
+    print_table(runs, sizes)
+    print()
+    failed = 0
+    for desc, value, bar, ok in checks(runs, sizes):
+        verdict = "  --" if ok is None else (" ok " if ok else "MISS")
+        failed += ok is False
+        print(f"[{verdict}] {desc:<48} {value:8.2f}  {bar}")
+    print(f"\n{failed} bar(s) missed" if failed else "\nevery bar met")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,95 @@
+"""collector_report.py's verdicts on hand-made benchmark output."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPORT = Path(__file__).with_name("collector_report.py")
+
+
+def bench_json(tmp_path, ms_by_name, n=1000, procs=1000, reps=3):
+    rows = []
+    for name, ms in ms_by_name.items():
+        for rep in range(reps):
+            rows.append({"run_name": f"{name}/{n}/real_time", "run_type": "iteration",
+                         "repetition_index": rep, "real_time": ms * 1e6, "time_unit": "ns",
+                         "procs": procs})
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"context": {}, "benchmarks": rows}))
+    return path
+
+
+def run(path):
+    return subprocess.run([sys.executable, REPORT, path], capture_output=True, text=True)
+
+
+def test_all_bars_met_exits_zero(tmp_path):
+    r = run(bench_json(tmp_path, {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 11,
+                                  "CollectorHeld": 5.5, "Psutil": 100, "Ps": 80}))
+    assert r.returncode == 0, r.stdout
+    assert "every bar met" in r.stdout
+    assert "MISS" not in r.stdout
+
+
+def test_plain_too_far_above_the_floor_is_a_miss(tmp_path):
+    r = run(bench_json(tmp_path, {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 12,
+                                  "CollectorHeld": 5, "Psutil": 100, "Ps": 80}))
+    assert r.returncode == 1
+    assert "[MISS] CollectorPlain / Floor at N=1000" in r.stdout
+
+
+def test_too_little_lead_over_ps_is_a_miss(tmp_path):
+    r = run(bench_json(tmp_path, {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 10,
+                                  "CollectorHeld": 5, "Psutil": 100, "Ps": 30}))
+    assert r.returncode == 1
+    assert "[MISS] Ps / CollectorPlain" in r.stdout and "[MISS] Ps / CollectorHeld" in r.stdout
+
+
+def test_growth_is_judged_against_the_floors_own_growth(tmp_path):
+    base = {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 10, "CollectorHeld": 5,
+            "Psutil": 100, "Ps": 80}
+    # Ten times the processes. The kernel's floors grow 1.3x per process; plain
+    # grows the same (fine), held 3x (a step of our own).
+    large = {"Floor": 130, "HeldFloor": 65, "CollectorPlain": 130, "CollectorHeld": 150,
+             "Psutil": 1000, "Ps": 800}
+    rows = []
+    for n, times in ((1000, base), (10000, large)):
+        rows += json.loads(bench_json(tmp_path, times, n=n, procs=n).read_text())["benchmarks"]
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps({"benchmarks": rows}))
+    r = run(path)
+    assert r.returncode == 1
+    assert "[ ok ] CollectorPlain µs/proc growth / Floor's" in r.stdout
+    assert "[MISS] CollectorHeld µs/proc growth / HeldFloor's" in r.stdout
+
+
+def test_one_file_per_size_reads_as_one_run(tmp_path):
+    times = {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 10, "CollectorHeld": 5,
+             "Psutil": 100, "Ps": 80}
+    a = bench_json(tmp_path, times, n=1000, procs=1000).rename(tmp_path / "a.json")
+    b = bench_json(tmp_path, {k: v * 10 for k, v in times.items()}, n=10000,
+                   procs=10000).rename(tmp_path / "b.json")
+    r = subprocess.run([sys.executable, REPORT, a, b], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+    assert "N=10000 / N=1000" in r.stdout
+
+
+def test_no_repetitions_is_a_failure_not_a_pass(tmp_path):
+    path = tmp_path / "aggregates.json"
+    path.write_text(json.dumps({"benchmarks": [
+        {"run_name": "Floor/1000/real_time", "run_type": "aggregate", "aggregate_name": "median",
+         "real_time": 1e7, "time_unit": "ns", "procs": 1000}]}))
+    r = run(path)
+    assert r.returncode == 1
+    assert "no repetitions found" in r.stderr
+
+
+def test_a_missing_benchmark_is_a_failure(tmp_path):
+    r = run(bench_json(tmp_path, {"Floor": 10, "CollectorPlain": 10}))
+    assert r.returncode == 1
+    assert "CollectorHeld/1000" in r.stderr
+
+
+def test_usage_without_a_file(tmp_path):
+    r = subprocess.run([sys.executable, REPORT], capture_output=True, text=True)
+    assert r.returncode == 2

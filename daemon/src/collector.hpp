@@ -1,0 +1,40 @@
+#pragma once
+// The platform seam (as htop's ProcessTable): one interface, one implementation
+// per OS behind make_collector(). Only Linux exists today.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "process_record.hpp"
+
+namespace procmond {
+
+enum class StatMode {
+  kPlain,  // open, read, close /proc/PID/stat every cycle
+  kHeld,   // keep each stat fd open and pread it; falls back to kPlain past the fd budget
+};
+
+struct CollectorOptions {
+  std::string proc_root = "/proc";
+  StatMode mode = StatMode::kHeld;
+  // Most stat fds held at once. 0 = automatic: RLIMIT_NOFILE's soft limit less
+  // kFdReserve, left for the daemon's own sockets and files.
+  std::size_t max_held_fds = 0;
+  static constexpr std::size_t kFdReserve = 256;
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  // Reads every process. The snapshot (and each record's identity pointer)
+  // stays valid until the next call.
+  virtual const Snapshot& collect() = 0;
+};
+
+// Throws std::system_error when the proc root cannot be opened.
+std::unique_ptr<Collector> make_collector(const CollectorOptions& options = {});
+
+const char* to_string(StatMode mode);
+
+}  // namespace procmond

@@ -1,0 +1,170 @@
+#include "linux_collector.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <system_error>
+
+#include "proc_parsers.hpp"
+
+namespace procmond {
+namespace {
+
+std::size_t automatic_fd_budget() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 0;
+  return lim.rlim_cur > CollectorOptions::kFdReserve ? lim.rlim_cur - CollectorOptions::kFdReserve
+                                                     : 0;
+}
+
+}  // namespace
+
+LinuxCollector::RelPath::RelPath(std::string_view pid_name, std::string_view file) {
+  std::size_t n = pid_name.copy(chars.data(), chars.size() - 1);
+  chars[n++] = '/';
+  n += file.copy(chars.data() + n, chars.size() - 1 - n);
+  chars[n] = '\0';
+}
+
+LinuxCollector::LinuxCollector(const CollectorOptions& options)
+    : options_(options),
+      proc_fd_(::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+      pids_(proc_fd_.get()) {
+  if (!proc_fd_)
+    throw std::system_error(errno, std::generic_category(), "open " + options.proc_root);
+  if (options_.mode == StatMode::kHeld)
+    held_budget_ = options_.max_held_fds ? options_.max_held_fds : automatic_fd_budget();
+  if (long ps = ::sysconf(_SC_PAGESIZE); ps > 0) page_size_ = static_cast<std::uint64_t>(ps);
+}
+
+const Snapshot& LinuxCollector::collect() {
+  snapshot_.processes.clear();
+  snapshot_.stats = CycleStats{.cycle = snapshot_.stats.cycle + 1};
+  bool listed = pids_.for_each_pid([this](pid_t pid, std::string_view name) {
+    ++snapshot_.stats.listed;
+    read_process(pid, name);
+  });
+  if (!listed)
+    throw std::system_error(errno, std::generic_category(), "list " + options_.proc_root);
+  sweep();
+  snapshot_.stats.held_fds = static_cast<std::uint32_t>(held_count_);
+  return snapshot_;
+}
+
+long LinuxCollector::read_file(const RelPath& path, char* buf, std::size_t size) const {
+  procmon::UniqueFd fd(::openat(proc_fd_.get(), path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return -1;
+  return ::read(fd.get(), buf, size);
+}
+
+// Re-reads a held stat fd. A process that exited, or whose pid was reused,
+// fails here (the kernel answers ESRCH on the old fd), and the fd is dropped.
+bool LinuxCollector::read_held(CacheEntry& entry, StatFields& out) {
+  long n = ::pread(entry.stat_fd.get(), buf_.data(), buf_.size(), 0);
+  if (n > 0 && parse_stat({buf_.data(), static_cast<std::size_t>(n)}, out) &&
+      out.start_time == entry.identity.start_time)
+    return true;
+  entry.stat_fd.reset();
+  --held_count_;
+  return false;
+}
+
+void LinuxCollector::read_process(pid_t pid, std::string_view name) {
+  CycleStats& stats = snapshot_.stats;
+  auto it = cache_.find(pid);
+  StatFields fields;
+  procmon::UniqueFd fresh_fd;
+
+  if (it == cache_.end() || !it->second.stat_fd || !read_held(it->second, fields)) {
+    // Read /proc/PID/stat
+    fresh_fd.reset(::openat(proc_fd_.get(), RelPath(name, "stat").c_str(), O_RDONLY | O_CLOEXEC));
+    long n = fresh_fd ? ::read(fresh_fd.get(), buf_.data(), buf_.size()) : -1;
+    if (n <= 0) {
+      ++stats.vanished;  // exited between the listing and the read
+      return;
+    }
+    if (!parse_stat({buf_.data(), static_cast<std::size_t>(n)}, fields)) {
+      ++stats.parse_errors;
+      return;
+    }
+    if (held_count_ >= held_budget_) fresh_fd.reset();
+  }
+
+  if (it == cache_.end()) it = cache_.try_emplace(pid).first;
+  CacheEntry& entry = it->second;
+  // A new process, a reused pid, or an exec (same pid and start time, new
+  // comm): cmdline and exe may differ, so they are read again. An exec that
+  // keeps the comm (bash running bash) goes unseen until the pid changes.
+  bool changed = entry.seen_cycle == 0 || entry.identity.start_time != fields.start_time ||
+                 !(entry.comm == fields.comm);
+  if (changed || entry.recheck_cmdline) {
+    read_identity(name, fields.start_time, entry.identity);
+    entry.comm = fields.comm;
+    // exec sets the new comm a moment before the new argv: an empty cmdline
+    // of a live user process is read once more next cycle, then believed.
+    entry.recheck_cmdline =
+        changed && entry.identity.cmdline.empty() && !fields.kernel_thread() && fields.state != 'Z';
+    ++stats.first_sight;
+  }
+  if (fresh_fd) {
+    if (!entry.stat_fd) ++held_count_;
+    entry.stat_fd = std::move(fresh_fd);
+  }
+  entry.seen_cycle = stats.cycle;
+  snapshot_.processes.push_back(ProcessRecord{
+      .stat = fields, .rss_bytes = fields.rss_pages * page_size_, .identity = &entry.identity});
+}
+
+void LinuxCollector::read_identity(std::string_view name, std::uint64_t start_time,
+                                   ProcessIdentity& out) {
+  out.start_time = start_time;
+
+  // Read /proc/PID/cmdline (may exceed any fixed buffer)
+  cmdline_scratch_.clear();
+  out.cmdline.clear();
+  if (procmon::UniqueFd fd(
+          ::openat(proc_fd_.get(), RelPath(name, "cmdline").c_str(), O_RDONLY | O_CLOEXEC));
+      fd) {
+    long n;
+    while ((n = ::read(fd.get(), buf_.data(), buf_.size())) > 0)
+      cmdline_scratch_.append(buf_.data(), static_cast<std::size_t>(n));
+    out.cmdline = parse_cmdline(cmdline_scratch_);
+  }
+
+  // Read /proc/PID/status for the real uid
+  long n = read_file(RelPath(name, "status"), buf_.data(), buf_.size());
+  auto uid = n > 0 ? parse_status_uid({buf_.data(), static_cast<std::size_t>(n)}) : std::nullopt;
+  out.uid = uid.value_or(static_cast<uid_t>(-1));
+
+  // Read /proc/PID/exe: EACCES for another user's process unless privileged
+  std::array<char, PATH_MAX> target;
+  long len =
+      ::readlinkat(proc_fd_.get(), RelPath(name, "exe").c_str(), target.data(), target.size());
+  out.exe.assign(target.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
+}
+
+// Mark and sweep: an entry not seen this cycle belongs to an exited process.
+// Every record of this cycle marked a distinct entry, so when the counts
+// agree nothing has exited and the walk over the cache is skipped.
+void LinuxCollector::sweep() {
+  if (snapshot_.processes.size() == cache_.size()) return;
+  const std::uint64_t cycle = snapshot_.stats.cycle;
+  std::erase_if(cache_, [&](const auto& kv) {
+    if (kv.second.seen_cycle == cycle) return false;
+    if (kv.second.stat_fd) --held_count_;
+    return true;
+  });
+}
+
+std::unique_ptr<Collector> make_collector(const CollectorOptions& options) {
+  return std::make_unique<LinuxCollector>(options);
+}
+
+const char* to_string(StatMode mode) {
+  return mode == StatMode::kHeld ? "held" : "plain";
+}
+
+}  // namespace procmond

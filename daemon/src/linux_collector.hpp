@@ -1,0 +1,61 @@
+#pragma once
+// Reads every process from /proc at the kernel's floor: the proc root's fd is
+// reused, files are opened relative to it, each is read once into a reused
+// buffer, and nothing is allocated per process once the cache is warm.
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "collector.hpp"
+#include "pid_directory.hpp"
+#include "procmon/unique_fd.hpp"
+
+namespace procmond {
+
+class LinuxCollector final : public Collector {
+ public:
+  explicit LinuxCollector(const CollectorOptions& options);
+  const Snapshot& collect() override;
+
+  std::size_t held_fd_budget() const { return held_budget_; }
+
+ private:
+  struct CacheEntry {
+    ProcessIdentity identity;
+    Comm comm;                     // as last seen: a change means an exec
+    bool recheck_cmdline = false;  // read the identity once more next cycle
+    procmon::UniqueFd stat_fd;     // held only in StatMode::kHeld
+    std::uint64_t seen_cycle = 0;
+  };
+
+  // A path "PID/file" relative to the proc root, built on the stack.
+  struct RelPath {
+    std::array<char, 48> chars;
+    RelPath(std::string_view pid_name, std::string_view file);
+    const char* c_str() const { return chars.data(); }
+  };
+
+  void read_process(pid_t pid, std::string_view name);
+  bool read_held(CacheEntry& entry, StatFields& out);
+  void read_identity(std::string_view name, std::uint64_t start_time, ProcessIdentity& out);
+  long read_file(const RelPath& path, char* buf, std::size_t size) const;
+  void sweep();
+
+  CollectorOptions options_;
+  procmon::UniqueFd proc_fd_;
+  PidDirectory pids_;
+  std::size_t held_budget_ = 0;
+  std::size_t held_count_ = 0;
+  std::uint64_t page_size_ = 4096;
+  std::unordered_map<pid_t, CacheEntry> cache_;
+  Snapshot snapshot_;
+  std::array<char, 4096> buf_{};  // one stat or status file; both are < 2 KiB
+  std::string cmdline_scratch_;
+};
+
+}  // namespace procmond

@@ -1,0 +1,26 @@
+// procmond: parses arguments and hands each subcommand to the library.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "snapshot_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"procmond: a lean process-monitoring daemon"};
+  app.require_subcommand(1);
+
+  procmond::SnapshotCommandOptions snapshot;
+  auto* snap = app.add_subcommand("snapshot", "Print every process once and exit");
+  snap->add_flag("--json", snapshot.json, "JSON for programs instead of a table");
+  snap->add_option("--proc-root", snapshot.proc_root, "Where procfs is mounted")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; bad arguments are 2
+  }
+
+  if (*snap) return procmond::run_snapshot_command(snapshot, std::cout, std::cerr);
+  return 2;
+}

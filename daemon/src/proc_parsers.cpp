@@ -1,0 +1,143 @@
+#include "proc_parsers.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <limits>
+
+namespace procmond {
+namespace {
+
+template <typename T>
+bool to_number(std::string_view s, T& out) {
+  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && ptr == s.data() + s.size();
+}
+
+// The longest comm the kernel prints in stat (kernel threads' full names).
+constexpr std::size_t kMaxComm = 64;
+
+// Reads one unsigned decimal field ending at a space, newline or the end.
+// Advances `p` past the field and its separator.
+bool scan_unsigned(const char*& p, const char* end, std::uint64_t& out) {
+  std::uint64_t v = 0;
+  const char* start = p;
+  for (; p < end && *p >= '0' && *p <= '9'; ++p) {
+    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, *p - '0', &v)) return false;
+  }
+  if (p == start || (p < end && *p != ' ' && *p != '\n')) return false;
+  if (p < end) ++p;
+  out = v;
+  return true;
+}
+
+// Skips one field of any content (some are negative) and its separator.
+bool skip_field(const char*& p, const char* end) {
+  const char* start = p;
+  while (p < end && *p != ' ' && *p != '\n') ++p;
+  if (p == start) return false;
+  if (p < end) ++p;
+  return true;
+}
+
+template <typename T>
+bool narrow(std::uint64_t v, T& out) {
+  if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return false;
+  out = static_cast<T>(v);
+  return true;
+}
+
+}  // namespace
+
+bool parse_stat(std::string_view text, StatFields& out) {
+  // Field 1: pid, up to " (".
+  std::size_t open = text.find(" (");
+  if (open == std::string_view::npos || !to_number(text.substr(0, open), out.pid)) return false;
+  // Field 2: comm, up to the LAST ')'. Only numbers follow the comm, so that
+  // ')' lies within kMaxComm of the '(' unless some ')' lies past that window:
+  // a quick forward memchr spares the byte-by-byte rfind over a 300-byte line.
+  std::size_t window = open + 2 + kMaxComm + 1;
+  std::size_t close = text.find(')', window) == std::string_view::npos
+                          ? text.substr(0, window).rfind(')')
+                          : text.rfind(')');
+  if (close == std::string_view::npos || close < open + 2) return false;
+  out.comm.assign(text.substr(open + 2, close - open - 2));
+
+  // Field 3: state, a single character between spaces.
+  const char* p = text.data() + close + 1;
+  const char* end = text.data() + text.size();
+  if (end - p < 3 || p[0] != ' ' || p[2] != ' ') return false;
+  out.state = p[1];
+  p += 3;
+
+  // Fields 4..24, numbered as in proc(5); the rest of the line is not read.
+  std::uint64_t v = 0;
+  for (int field = 4; field <= 24; ++field) {
+    bool ok = true;
+    switch (field) {
+      case 4:
+        ok = scan_unsigned(p, end, v) && narrow(v, out.ppid);
+        break;
+      case 9:
+        ok = scan_unsigned(p, end, v) && narrow(v, out.flags);
+        break;
+      case 14:
+        ok = scan_unsigned(p, end, out.utime);
+        break;
+      case 15:
+        ok = scan_unsigned(p, end, out.stime);
+        break;
+      case 20:
+        ok = scan_unsigned(p, end, v) && narrow(v, out.threads);
+        break;
+      case 22:
+        ok = scan_unsigned(p, end, out.start_time);
+        break;
+      case 23:
+        ok = scan_unsigned(p, end, out.vsize_bytes);
+        break;
+      case 24:
+        ok = scan_unsigned(p, end, out.rss_pages);
+        break;
+      default:
+        ok = skip_field(p, end);
+        break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<uid_t> parse_status_uid(std::string_view text) {
+  static constexpr std::string_view kKey = "\nUid:";
+  std::size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = text.substr(at + kKey.size());
+  std::size_t start = rest.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return std::nullopt;
+  rest.remove_prefix(start);
+  std::size_t end = rest.find_first_of(" \t\n");
+  uid_t uid = 0;
+  if (!to_number(rest.substr(0, end), uid)) return std::nullopt;
+  return uid;
+}
+
+std::vector<std::string> parse_cmdline(std::string_view text) {
+  std::vector<std::string> args;
+  if (text.empty()) return args;  // kernel thread or zombie
+  if (text.back() == '\0') text.remove_suffix(1);
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = text.find('\0', start);
+    if (end == std::string_view::npos) {
+      args.emplace_back(text.substr(start));
+      break;
+    }
+    args.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
+}
+
+}  // namespace procmond

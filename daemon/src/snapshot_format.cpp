@@ -1,0 +1,64 @@
+#include "snapshot_format.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <string>
+
+namespace procmond {
+namespace {
+
+constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
+
+// Joins argv for display; kernel threads show their comm in brackets, as ps does.
+std::string display_command(const ProcessRecord& p) {
+  if (p.identity == nullptr || p.identity->cmdline.empty())
+    return fmt::format("[{}]", p.stat.comm.view());
+  std::string out;
+  for (const auto& arg : p.identity->cmdline) {
+    if (!out.empty()) out += ' ';
+    out += arg;
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json snapshot_to_json(const Snapshot& snapshot) {
+  nlohmann::json processes = nlohmann::json::array();
+  for (const ProcessRecord& p : snapshot.processes) {
+    const ProcessIdentity empty;
+    const ProcessIdentity& id = p.identity ? *p.identity : empty;
+    processes.push_back({
+        {"pid", p.stat.pid},
+        {"ppid", p.stat.ppid},
+        {"uid", id.uid == kUnknownUid ? nlohmann::json(nullptr) : nlohmann::json(id.uid)},
+        {"state", std::string(1, p.stat.state)},
+        {"comm", std::string(p.stat.comm.view())},
+        {"cmdline", id.cmdline},
+        {"exe", id.exe},
+        {"start_time", p.stat.start_time},
+        {"utime", p.stat.utime},
+        {"stime", p.stat.stime},
+        {"rss_bytes", p.rss_bytes},
+        {"vsize_bytes", p.stat.vsize_bytes},
+        {"threads", p.stat.threads},
+    });
+  }
+  return {{"count", snapshot.processes.size()}, {"processes", std::move(processes)}};
+}
+
+void write_snapshot_table(const Snapshot& snapshot, std::ostream& out) {
+  fmt::print(out, "{:>7} {:>7} {:>6} {} {:>10} {:>10} {:>4} {:>9} {:>9}  {}\n", "PID", "PPID",
+             "UID", "S", "RSS_KiB", "VSZ_KiB", "THR", "UTIME", "STIME", "COMMAND");
+  for (const ProcessRecord& p : snapshot.processes) {
+    uid_t uid = p.identity ? p.identity->uid : kUnknownUid;
+    fmt::print(out, "{:>7} {:>7} {:>6} {} {:>10} {:>10} {:>4} {:>9} {:>9}  {}\n", p.stat.pid,
+               p.stat.ppid, uid == kUnknownUid ? std::string("?") : std::to_string(uid),
+               p.stat.state, p.rss_bytes / 1024, p.stat.vsize_bytes / 1024, p.stat.threads,
+               p.stat.utime, p.stat.stime, display_command(p));
+  }
+  fmt::print(out, "{} processes\n", snapshot.processes.size());
+}
+
+}  // namespace procmond

@@ -1,0 +1,308 @@
+#include "linux_collector.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "fake_proc.hpp"
+#include "forked_children.hpp"
+
+namespace procmond {
+namespace {
+
+using testing::FakeProc;
+using testing::FakeProcess;
+using testing::ForkedChildren;
+
+const ProcessRecord* find(const Snapshot& s, pid_t pid) {
+  for (const auto& p : s.processes)
+    if (p.stat.pid == pid) return &p;
+  return nullptr;
+}
+
+class CollectorModes : public ::testing::TestWithParam<StatMode> {
+ protected:
+  std::unique_ptr<Collector> collector_for(const FakeProc& fake) {
+    return make_collector({.proc_root = fake.root().string(), .mode = GetParam()});
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Modes, CollectorModes,
+                         ::testing::Values(StatMode::kPlain, StatMode::kHeld),
+                         [](const auto& p) { return std::string(to_string(p.param)); });
+
+TEST_P(CollectorModes, ReadsEveryFieldAndOnlyNumericEntries) {
+  FakeProc fake;
+  fake.add({.pid = 100, .comm = "a) (b", .cmdline = {"/bin/x", "--flag", "two words"}, .uid = 7});
+  fake.add({.pid = 200, .comm = "other", .exe = ""});
+  auto collector = collector_for(fake);
+  const Snapshot& s = collector->collect();
+  ASSERT_EQ(s.processes.size(), 2u);
+  EXPECT_EQ(s.stats.listed, 2u);
+  const ProcessRecord* p = find(s, 100);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->stat.comm.view(), "a) (b");
+  EXPECT_EQ(p->stat.ppid, 1);
+  EXPECT_EQ(p->stat.utime, 5u);
+  EXPECT_EQ(p->stat.stime, 6u);
+  EXPECT_EQ(p->rss_bytes, 10u * static_cast<unsigned>(::sysconf(_SC_PAGESIZE)));
+  EXPECT_EQ(p->identity->cmdline, (std::vector<std::string>{"/bin/x", "--flag", "two words"}));
+  EXPECT_EQ(p->identity->uid, 7u);
+  EXPECT_EQ(p->identity->exe, "/bin/proc");
+  EXPECT_EQ(p->identity->start_time, 1000u);
+  EXPECT_EQ(find(s, 200)->identity->exe, "");  // no exe link: stays empty, still counted
+}
+
+TEST_P(CollectorModes, AProcessWithoutStatIsSkippedNotAnError) {
+  FakeProc fake;
+  fake.add({.pid = 100});
+  std::filesystem::create_directory(fake.root() / "77");  // listed, then gone
+  auto collector = collector_for(fake);
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.listed, 2u);
+  EXPECT_EQ(s.stats.vanished, 1u);
+  ASSERT_EQ(s.processes.size(), 1u);
+  EXPECT_EQ(s.processes[0].stat.pid, 100);
+}
+
+TEST_P(CollectorModes, MalformedStatIsCountedAndSkipped) {
+  FakeProc fake;
+  fake.add({.pid = 100});
+  fake.add({.pid = 101});
+  std::ofstream(fake.root() / "101" / "stat", std::ios::trunc) << "101 (broken";
+  auto collector = collector_for(fake);
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.parse_errors, 1u);
+  EXPECT_EQ(s.processes.size(), 1u);
+}
+
+TEST_P(CollectorModes, IdentityIsReadOnceThenCached) {
+  FakeProc fake;
+  fake.add({.pid = 100, .cmdline = {"first"}});
+  auto collector = collector_for(fake);
+  EXPECT_EQ(collector->collect().stats.first_sight, 1u);
+  // A changed cmdline file on the same (pid, start_time) is not re-read.
+  std::ofstream(fake.root() / "100" / "cmdline", std::ios::trunc) << "changed";
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.first_sight, 0u);
+  EXPECT_EQ(s.processes.at(0).identity->cmdline, std::vector<std::string>{"first"});
+}
+
+TEST_P(CollectorModes, AReusedPidIsANewProcess) {
+  FakeProc fake;
+  FakeProcess p{.pid = 100, .start_time = 1000, .cmdline = {"old"}};
+  fake.add(p);
+  auto collector = collector_for(fake);
+  collector->collect();
+  p.start_time = 2000;
+  p.cmdline = {"new"};
+  fake.add(p);  // stat rewritten in place, so a held fd sees it too
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.first_sight, 1u);
+  EXPECT_EQ(s.processes.at(0).identity->start_time, 2000u);
+  EXPECT_EQ(s.processes.at(0).identity->cmdline, std::vector<std::string>{"new"});
+}
+
+TEST_P(CollectorModes, AnExecIsSeenByItsNewCommAndRereadsTheIdentity) {
+  FakeProc fake;
+  FakeProcess p{.pid = 100, .comm = "bash", .cmdline = {"bash"}, .exe = "/bin/bash"};
+  fake.add(p);
+  auto collector = collector_for(fake);
+  collector->collect();
+  p.comm = "make";  // same pid, same start time: an exec
+  p.cmdline = {"make", "-j2"};
+  p.exe = "/usr/bin/make";
+  fake.add(p);
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.first_sight, 1u);
+  EXPECT_EQ(s.processes.at(0).identity->cmdline, (std::vector<std::string>{"make", "-j2"}));
+  EXPECT_EQ(s.processes.at(0).identity->exe, "/usr/bin/make");
+}
+
+TEST_P(CollectorModes, AnEmptyCmdlineIsReadOnceMoreThenBelieved) {
+  FakeProc fake;
+  fake.add({.pid = 100, .cmdline = {}});  // caught mid-exec, or a process that cleared argv
+  auto collector = collector_for(fake);
+  EXPECT_EQ(collector->collect().stats.first_sight, 1u);
+  std::ofstream(fake.root() / "100" / "cmdline", std::ios::trunc) << std::string("late\0", 5);
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.first_sight, 1u);
+  EXPECT_EQ(s.processes.at(0).identity->cmdline, std::vector<std::string>{"late"});
+  EXPECT_EQ(collector->collect().stats.first_sight, 0u);
+}
+
+TEST_P(CollectorModes, AnEmptyCmdlineStaysEmptyAfterTheOneRecheck) {
+  FakeProc fake;
+  fake.add({.pid = 100, .cmdline = {}});
+  auto collector = collector_for(fake);
+  EXPECT_EQ(collector->collect().stats.first_sight, 1u);
+  EXPECT_EQ(collector->collect().stats.first_sight, 1u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(collector->collect().stats.first_sight, 0u);
+}
+
+TEST_P(CollectorModes, ExitedProcessesLeaveTheCacheAndReleaseTheirFd) {
+  FakeProc fake;
+  fake.add({.pid = 100});
+  fake.add({.pid = 101});
+  auto collector = collector_for(fake);
+  EXPECT_EQ(collector->collect().stats.held_fds, GetParam() == StatMode::kHeld ? 2u : 0u);
+  fake.remove(101);
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.processes.size(), 1u);
+  EXPECT_EQ(s.stats.held_fds, GetParam() == StatMode::kHeld ? 1u : 0u);
+}
+
+TEST(HeldMode, FallsBackToPlainReadsPastTheFdBudget) {
+  FakeProc fake;
+  for (int pid = 100; pid < 110; ++pid)
+    fake.add({.pid = pid, .rss_pages = static_cast<unsigned long>(pid)});
+  auto held = make_collector(
+      {.proc_root = fake.root().string(), .mode = StatMode::kHeld, .max_held_fds = 3});
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    const Snapshot& s = held->collect();
+    EXPECT_EQ(s.processes.size(), 10u);
+    EXPECT_EQ(s.stats.held_fds, 3u);
+    for (const auto& p : s.processes)
+      EXPECT_EQ(p.stat.rss_pages, static_cast<unsigned long>(p.stat.pid));
+  }
+}
+
+TEST(HeldMode, AutomaticBudgetLeavesAReserveBelowTheFdLimit) {
+  FakeProc fake;
+  LinuxCollector c({.proc_root = fake.root().string(), .mode = StatMode::kHeld});
+  long limit = ::sysconf(_SC_OPEN_MAX);
+  ASSERT_GT(limit, static_cast<long>(CollectorOptions::kFdReserve));
+  EXPECT_EQ(c.held_fd_budget(), static_cast<std::size_t>(limit) - CollectorOptions::kFdReserve);
+}
+
+TEST(Collector, MissingProcRootThrows) {
+  EXPECT_THROW(make_collector({.proc_root = "/nonexistent/proc"}), std::system_error);
+}
+
+// ---- The real /proc ----------------------------------------------------------
+
+TEST_P(CollectorModes, SeesOurChildrenWithTheirCommandLines) {
+  ForkedChildren children;
+  pid_t a = children.spawn_exec({"/bin/sleep", "3600.25"});
+  pid_t b = children.spawn_paused();
+  auto collector = make_collector({.mode = GetParam()});
+  const ProcessRecord* pa = nullptr;
+  // An exec'd child may still show our own image for a moment after fork.
+  for (int i = 0; i < 200; ++i) {
+    pa = find(collector->collect(), a);
+    if (pa && pa->stat.comm.view() == "sleep") break;
+    ::usleep(5000);
+  }
+  const Snapshot& s = collector->collect();
+  pa = find(s, a);
+  ASSERT_NE(pa, nullptr);
+  EXPECT_EQ(pa->stat.ppid, ::getpid());
+  EXPECT_EQ(pa->stat.comm.view(), "sleep");
+  EXPECT_EQ(pa->identity->cmdline, (std::vector<std::string>{"/bin/sleep", "3600.25"}));
+  EXPECT_EQ(pa->identity->exe, std::filesystem::canonical("/bin/sleep").string());
+  EXPECT_EQ(pa->identity->uid, ::getuid());
+  const ProcessRecord* pb = find(s, b);
+  ASSERT_NE(pb, nullptr);
+  EXPECT_EQ(pb->stat.ppid, ::getpid());
+  EXPECT_GT(pb->rss_bytes, 0u);
+}
+
+TEST_P(CollectorModes, AZombieIsReportedWithoutCmdline) {
+  ForkedChildren children;
+  pid_t z = children.spawn_zombie();
+  auto collector = make_collector({.mode = GetParam()});
+  const ProcessRecord* p = nullptr;
+  for (int i = 0; i < 200; ++i) {  // until the child has exited
+    p = find(collector->collect(), z);
+    if (p && p->stat.state == 'Z') break;
+    ::usleep(5000);
+  }
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->stat.state, 'Z');
+  EXPECT_TRUE(p->identity->cmdline.empty());
+  EXPECT_EQ(p->identity->exe, "");
+}
+
+TEST_P(CollectorModes, AKernelThreadHasNoCmdline) {
+  auto collector = make_collector({.mode = GetParam()});
+  const ProcessRecord* kthreadd = find(collector->collect(), 2);
+  if (kthreadd == nullptr || !kthreadd->stat.kernel_thread())
+    GTEST_SKIP() << "no kernel thread visible at pid 2 (a container's pid namespace?)";
+  EXPECT_TRUE(kthreadd->identity->cmdline.empty());
+  EXPECT_EQ(kthreadd->identity->exe, "");
+  EXPECT_EQ(kthreadd->stat.ppid, 0);
+}
+
+TEST_P(CollectorModes, AnExitedChildDisappears) {
+  ForkedChildren children;
+  pid_t a = children.spawn_paused();
+  auto collector = make_collector({.mode = GetParam()});
+  ASSERT_NE(find(collector->collect(), a), nullptr);
+  children.reap(a);  // a held fd now answers ESRCH
+  EXPECT_EQ(find(collector->collect(), a), nullptr);
+}
+
+// Forces the kernel to hand an exited child's pid to a new child (root only,
+// through ns_last_pid) and checks that the collector sees a new process.
+TEST_P(CollectorModes, ARealReusedPidIsANewProcess) {
+  if (::geteuid() != 0) GTEST_SKIP() << "writing ns_last_pid needs root";
+  ForkedChildren children;
+  auto collector = make_collector({.mode = GetParam()});
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    pid_t old_pid = children.spawn_paused();
+    const ProcessRecord* old_rec = find(collector->collect(), old_pid);
+    ASSERT_NE(old_rec, nullptr);
+    std::uint64_t old_start = old_rec->identity->start_time;
+    children.reap(old_pid);
+    ::usleep(20000);  // start_time has 10 ms ticks: make the new one differ
+    std::ofstream("/proc/sys/kernel/ns_last_pid") << old_pid - 1;
+    pid_t new_pid = children.spawn_exec({"/bin/sleep", "3600.5"});
+    if (new_pid != old_pid) continue;  // another process took it first; try again
+    const ProcessRecord* rec = nullptr;
+    for (int i = 0; i < 200; ++i) {
+      rec = find(collector->collect(), new_pid);
+      if (rec && !rec->identity->cmdline.empty() && rec->identity->cmdline[0] == "/bin/sleep")
+        break;
+      ::usleep(5000);
+    }
+    ASSERT_NE(rec, nullptr);
+    EXPECT_GT(rec->identity->start_time, old_start);
+    EXPECT_EQ(rec->identity->cmdline, (std::vector<std::string>{"/bin/sleep", "3600.5"}));
+    return;
+  }
+  GTEST_SKIP() << "could not get the same pid back in 20 attempts (a busy machine)";
+}
+
+// A process the caller may not inspect (root's, seen by "nobody") still counts,
+// with its stat fields, and with the fields it may not read left empty.
+TEST_P(CollectorModes, AProcessTheCallerMayNotInspectStillCounts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "dropping to another user needs root";
+  ForkedChildren children;
+  pid_t root_child = children.spawn_paused();
+  StatMode mode = GetParam();
+  pid_t checker = ::fork();
+  ASSERT_GE(checker, 0);
+  if (checker == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    auto collector = make_collector({.mode = mode});
+    const ProcessRecord* p = find(collector->collect(), root_child);
+    if (p == nullptr) ::_exit(11);
+    if (p->stat.ppid != ::getppid()) ::_exit(12);
+    if (!p->identity->exe.empty()) ::_exit(13);  // readlink exe: EACCES
+    if (p->identity->uid != 0) ::_exit(14);      // status stays readable
+    if (p->identity->cmdline.empty()) ::_exit(15);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(checker, &status, 0), checker);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "check failed at step " << WEXITSTATUS(status);
+}
+
+}  // namespace
+}  // namespace procmond
