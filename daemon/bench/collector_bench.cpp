@@ -2,6 +2,8 @@
 // same N synthetic processes, in one binary and one session. Two floors: Floor
 // (open/read/close of every stat) for plain mode, HeldFloor (pread of stat fds
 // held open) for held mode; both list /proc first, as any reader must.
+// Paired times the floor and both modes within each iteration: the ratios to
+// trust on a shared machine.
 //
 //   collector_bench [--procs=1000,10000] [Google Benchmark flags]
 //
@@ -14,6 +16,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -130,6 +135,56 @@ void BM_Collector(benchmark::State& state, StatMode mode) {
   }
 }
 
+double median_of(std::vector<double> xs) {
+  if (xs.empty()) return 0;
+  std::nth_element(xs.begin(), xs.begin() + xs.size() / 2, xs.end());
+  return xs[xs.size() / 2];
+}
+
+// The ratios that matter, measured paired: each iteration times one floor
+// cycle, one plain and one held collector cycle, in rotating order, so a
+// noisy neighbour slows all three alike. Reports the median per-iteration
+// ratio. (HeldFloor cannot join: its fds and the held collector's would
+// together pass the fd limit at 10,000 processes.)
+void BM_Paired(benchmark::State& state) {
+  pool().resize_paused(static_cast<std::size_t>(state.range(0)));
+  auto plain = procmond::make_collector({.mode = StatMode::kPlain});
+  auto held = procmond::make_collector({.mode = StatMode::kHeld});
+  plain->collect();
+  held->collect();
+  auto run = [&](int which) {
+    switch (which) {
+      case 0:
+        benchmark::DoNotOptimize(read_every_stat_floor());
+        break;
+      case 1:
+        benchmark::DoNotOptimize(&plain->collect());
+        break;
+      default:
+        benchmark::DoNotOptimize(&held->collect());
+        break;
+    }
+  };
+  std::vector<double> plain_ratio, held_ratio;
+  int rotation = 0;
+  for (auto _ : state) {
+    std::array<double, 3> seconds{};
+    for (int k = 0; k < 3; ++k) {
+      int which = (rotation + k) % 3;
+      auto start = std::chrono::steady_clock::now();
+      run(which);
+      seconds[which] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    rotation = (rotation + 1) % 3;
+    plain_ratio.push_back(seconds[1] / seconds[0]);
+    held_ratio.push_back(seconds[2] / seconds[0]);
+  }
+  state.counters["plain_vs_floor"] = median_of(plain_ratio);
+  state.counters["held_vs_floor"] = median_of(held_ratio);
+  report_procs(state, static_cast<double>(held->collect().processes.size()));
+}
+
 void BM_Tool(benchmark::State& state, const std::string& tool) {
   pool().resize_paused(static_cast<std::size_t>(state.range(0)));
   std::unique_ptr<procmond::bench::ToolProbe> probe;
@@ -198,6 +253,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("CollectorHeld", BM_Collector, StatMode::kHeld)
         ->Arg(n)
         ->UseRealTime();
+    benchmark::RegisterBenchmark("Paired", BM_Paired)->Arg(n)->UseRealTime()->MinTime(2.0);
     benchmark::RegisterBenchmark("Psutil", BM_Tool, std::string("psutil"))->Arg(n)->UseManualTime();
     benchmark::RegisterBenchmark("Ps", BM_Tool, std::string("ps"))->Arg(n)->UseManualTime();
   }

@@ -7,13 +7,21 @@ from pathlib import Path
 REPORT = Path(__file__).with_name("collector_report.py")
 
 
-def bench_json(tmp_path, ms_by_name, n=1000, procs=1000, reps=3):
+def bench_json(tmp_path, ms_by_name, n=1000, procs=1000, reps=3, paired=None):
+    """Benchmark JSON as collector_bench writes it. The Paired ratios default to
+    the ratios of the given times."""
+    if paired is None:
+        paired = {"plain_vs_floor": ms_by_name["CollectorPlain"] / ms_by_name["Floor"],
+                  "held_vs_floor": ms_by_name["CollectorHeld"] / ms_by_name["Floor"]}
     rows = []
-    for name, ms in ms_by_name.items():
+    for name, ms in list(ms_by_name.items()) + [("Paired", 3 * ms_by_name["Floor"])]:
         for rep in range(reps):
-            rows.append({"run_name": f"{name}/{n}/real_time", "run_type": "iteration",
-                         "repetition_index": rep, "real_time": ms * 1e6, "time_unit": "ns",
-                         "procs": procs})
+            row = {"run_name": f"{name}/{n}/real_time", "run_type": "iteration",
+                   "repetition_index": rep, "real_time": ms * 1e6, "time_unit": "ns",
+                   "procs": procs}
+            if name == "Paired":
+                row.update(paired)
+            rows.append(row)
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"context": {}, "benchmarks": rows}))
     return path
@@ -35,7 +43,7 @@ def test_plain_too_far_above_the_floor_is_a_miss(tmp_path):
     r = run(bench_json(tmp_path, {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 12,
                                   "CollectorHeld": 5, "Psutil": 100, "Ps": 80}))
     assert r.returncode == 1
-    assert "[MISS] CollectorPlain / Floor at N=1000" in r.stdout
+    assert "[MISS] CollectorPlain / Floor at N=1000 (paired)" in r.stdout
 
 
 def test_too_little_lead_over_ps_is_a_miss(tmp_path):
@@ -84,10 +92,23 @@ def test_no_repetitions_is_a_failure_not_a_pass(tmp_path):
     assert "no repetitions found" in r.stderr
 
 
+def test_the_paired_ratio_decides_not_the_unpaired_times(tmp_path):
+    # Unpaired times say plain is 1.3x the floor (a neighbour slowed it); the
+    # paired iterations say 1.02x.
+    times = {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 13, "CollectorHeld": 5.5,
+             "Psutil": 100, "Ps": 80}
+    r = run(bench_json(tmp_path, times, paired={"plain_vs_floor": 1.02,
+                                                "held_vs_floor": 0.55}))
+    assert r.returncode == 0, r.stdout
+    r = run(bench_json(tmp_path, times, paired={"plain_vs_floor": 1.02,
+                                                "held_vs_floor": 1.05}))
+    assert "[MISS] CollectorHeld / Floor at N=1000 (paired)" in r.stdout
+
+
 def test_a_missing_benchmark_is_a_failure(tmp_path):
-    r = run(bench_json(tmp_path, {"Floor": 10, "CollectorPlain": 10}))
+    r = run(bench_json(tmp_path, {"Floor": 10, "CollectorPlain": 10, "CollectorHeld": 5}))
     assert r.returncode == 1
-    assert "CollectorHeld/1000" in r.stderr
+    assert "HeldFloor/1000" in r.stderr and "Psutil/1000" in r.stderr
 
 
 def test_usage_without_a_file(tmp_path):

@@ -83,7 +83,9 @@ void LinuxCollector::read_process(pid_t pid, std::string_view name) {
     fresh_fd.reset(::openat(proc_fd_.get(), RelPath(name, "stat").c_str(), O_RDONLY | O_CLOEXEC));
     long n = fresh_fd ? ::read(fresh_fd.get(), buf_.data(), buf_.size()) : -1;
     if (n <= 0) {
-      ++stats.vanished;  // exited between the listing and the read
+      // ENOENT/ESRCH: exited between the listing and the read. Anything else
+      // (EMFILE above all) is ours to report, not the process's.
+      ++(n == 0 || errno == ENOENT || errno == ESRCH ? stats.vanished : stats.read_errors);
       return;
     }
     if (!parse_stat({buf_.data(), static_cast<std::size_t>(n)}, fields)) {

@@ -67,6 +67,7 @@ struct CycleStats {
   std::uint64_t cycle = 0;
   std::uint32_t listed = 0;       // numeric entries seen in /proc
   std::uint32_t vanished = 0;     // listed, but gone before their stat was read
+  std::uint32_t read_errors = 0;  // stat not readable for another reason (EMFILE...)
   std::uint32_t first_sight = 0;  // identities read this cycle (new pid, reused pid, exec)
   std::uint32_t held_fds = 0;     // stat fds kept open after this cycle
   std::uint32_t parse_errors = 0;

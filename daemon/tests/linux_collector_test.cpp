@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -170,6 +171,26 @@ TEST(HeldMode, FallsBackToPlainReadsPastTheFdBudget) {
     for (const auto& p : s.processes)
       EXPECT_EQ(p.stat.rss_pages, static_cast<unsigned long>(p.stat.pid));
   }
+}
+
+TEST(Collector, RunningOutOfFdsIsAnErrorNotAVanishedProcess) {
+  FakeProc fake;
+  fake.add({.pid = 100});
+  auto collector = make_collector({.proc_root = fake.root().string(), .mode = StatMode::kPlain});
+  // Fill the fd table up to a low soft limit, in a child so nothing leaks here.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit low{.rlim_cur = 64, .rlim_max = 64};
+    if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(10);
+    while (::open("/dev/null", O_RDONLY) >= 0) {
+    }
+    const Snapshot& s = collector->collect();
+    ::_exit(s.stats.read_errors == 1 && s.stats.vanished == 0 && s.processes.empty() ? 0 : 11);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit " << WEXITSTATUS(status);
 }
 
 TEST(HeldMode, AutomaticBudgetLeavesAReserveBelowTheFdLimit) {
