@@ -10,14 +10,36 @@ namespace {
 
 constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
 
+// Any process may put a newline or an escape sequence in its argv or comm; a
+// table row must stay one line and must not drive the terminal, so control
+// bytes are shown escaped (\n, \t, \xHH).
+void append_printable(std::string& out, std::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += fmt::format("\\x{:02x}", byte);
+    }
+  }
+}
+
 // Joins argv for display; kernel threads show their comm in brackets, as ps does.
 std::string display_command(const ProcessRecord& p) {
-  if (p.identity == nullptr || p.identity->cmdline.empty())
-    return fmt::format("[{}]", p.stat.comm.view());
   std::string out;
+  if (p.identity == nullptr || p.identity->cmdline.empty()) {
+    out += '[';
+    append_printable(out, p.stat.comm.view());
+    out += ']';
+    return out;
+  }
   for (const auto& arg : p.identity->cmdline) {
     if (!out.empty()) out += ' ';
-    out += arg;
+    append_printable(out, arg);
   }
   return out;
 }

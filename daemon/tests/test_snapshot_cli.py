@@ -74,6 +74,19 @@ def test_table_lists_our_child(bin_dir, spawn):
     assert lines[-1] == f"{len(lines) - 2} processes"
 
 
+def test_table_keeps_a_multiline_cmdline_on_one_row(bin_dir, spawn):
+    # Any process may carry a newline in its argv (CI met one); the row must stay one line.
+    child = spawn(["/usr/bin/python3", "-c", "import time\ntime.sleep(3600)"])
+    wait_exec(child.pid, "python3")
+    out = subprocess.run([bin_dir / "procmond", "snapshot"], check=True, capture_output=True,
+                         text=True).stdout
+    lines = out.splitlines()
+    assert all(line.split() for line in lines)
+    row = next(line for line in lines if line.split()[0] == str(child.pid))
+    assert row.rstrip().endswith(r"/usr/bin/python3 -c import time\ntime.sleep(3600)")
+    assert lines[-1] == f"{len(lines) - 2} processes"
+
+
 def test_missing_proc_root_is_a_clear_error(bin_dir):
     r = subprocess.run([bin_dir / "procmond", "snapshot", "--proc-root", "/no/such/dir"],
                        capture_output=True, text=True)
