@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The main job. For now: build, run the collector benchmarks (our collector, the
 # /proc floor, ps and psutil over the same 1,000 and 10,000 processes) and
-# print their figures and the verdict on each bar. Exits 1 when a bar is missed.
+# loadgen's (10,000 children of each kind, churn for 30 s, stress-ng --fork),
+# and print their figures and the verdict on each bar. Exits 1 when a bar is
+# missed, after running everything.
 #
-#   ci/validate.sh [--quick]     --quick: 1,000 processes, 3 repetitions
+#   ci/validate.sh [--quick]     --quick: fewer processes, repetitions and seconds
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
 procs=1000,10000
 reps=7
+loadgen_args=(--reps 3)
 case "${1:-}" in
-  --quick) procs=1000; reps=3 ;;
+  --quick) procs=1000; reps=3; loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3) ;;
   "") ;;
   *) echo "usage: ci/validate.sh [--quick]" >&2; exit 2 ;;
 esac
@@ -34,4 +37,11 @@ for n in ${procs//,/ }; do
 done
 echo
 echo "== collector figures (medians of $reps repetitions; ratios within this run)"
-"$PY" daemon/bench/collector_report.py "${files[@]}"
+status=0
+"$PY" daemon/bench/collector_report.py "${files[@]}" || status=1
+
+echo
+echo "== loadgen: 10,000 children of each kind and spawn path, churn, stress-ng --fork as nobody"
+"$PY" loadgen/bench/loadgen_bench.py --bin-dir build/bin "${loadgen_args[@]}" \
+  --out "$out/loadgen_bench.json" || status=1
+exit $status

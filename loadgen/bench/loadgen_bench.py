@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Measures loadgen against its bars (issue 3) and stress-ng in the same session.
+
+Runs `loadgen run` for 10,000 children of each kind and over each spawn path,
+a churn run, and `stress-ng --fork` as an unprivileged user; prints medians over
+the repetitions, checks every bar, writes every summary to --out, and exits 1
+when a bar is missed.
+
+    loadgen_bench.py --bin-dir build/bin [--reps 3] [--count 10000]
+                     [--churn-seconds 30] [--out FILE]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+# The bars of issue 3, for 10,000 children on a 2-core machine.
+SLEEP_MAX_SPAWN_S = 1.0
+OTHER_MAX_SPAWN_S = 4.0
+MAX_TEARDOWN_S = 1.0
+MIN_CHURN_PER_S = 2000.0
+MAX_RSS_BYTES = 50 << 20
+
+# (label, extra arguments). The tree's count is its roots: with depth 2 and
+# fanout 2 each root is 7 processes, so count / 7 roots make `count` processes.
+def configurations(count):
+    tree_roots = count // 7
+    return [
+        ("sleep/clone", ["--kind", "sleep", "--spawner", "clone", "--count", count]),
+        ("sleep/zygote", ["--kind", "sleep", "--spawner", "zygote", "--count", count]),
+        ("sleep/spawn", ["--kind", "sleep", "--spawner", "spawn", "--count", count]),
+        ("cpu/zygote", ["--kind", "cpu", "--cpu-share", "0.0001", "--count", count]),
+        ("mem/zygote", ["--kind", "mem", "--mem-bytes", str(256 << 10), "--count", count]),
+        ("tree/zygote", ["--kind", "tree", "--tree-depth", "2", "--tree-fanout", "2",
+                         "--count", tree_roots]),
+        ("exec/zygote", ["--kind", "exec", "--count", count]),
+    ]
+
+
+def run_loadgen(bin_dir, args, tmp):
+    out = os.path.join(tmp, "summary.json")
+    cmd = [os.path.join(bin_dir, "loadgen"), "run", "--quiet", "--json", out, *map(str, args)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr}{r.stdout}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def stress_ng_fork_rate(seconds):
+    """stress-ng --fork (one per CPU) as user nobody: it refuses some stressors as
+    root. Returns bogo forks per second of real time, or None with a reason."""
+    if not shutil.which("stress-ng"):
+        return None, "stress-ng is not installed (ci/install-deps.sh installs it)"
+    tmp = tempfile.mkdtemp(prefix="loadgen-stress-")
+    try:
+        os.chmod(tmp, 0o777)
+        yaml = os.path.join(tmp, "out.yaml")
+        cmd = ["stress-ng", "--fork", "0", "--timeout", f"{seconds}s", "--metrics-brief",
+               "--yaml", yaml, "--temp-path", tmp]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "nobody", "--", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, timeout=seconds + 60)
+        if r.returncode != 0 or not os.path.exists(yaml):
+            return None, f"stress-ng exited {r.returncode}: {r.stderr.strip()[-300:]}"
+        with open(yaml) as f:
+            m = re.search(r"bogo-ops-per-second-real-time:\s*([0-9.]+)", f.read())
+        return (float(m.group(1)), "") if m else (None, "no rate in stress-ng's YAML")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def median_of(summaries, key):
+    return statistics.median(s[key] for s in summaries)
+
+
+def checks(results, churn, stress_rate):
+    """[(description, value text, bar text, ok)] from the runs' summaries."""
+    out = []
+    for label, summaries in results.items():
+        spawned_all = all(s["failed"]["count"] == 0 and s["spawned"] == s["asked"]
+                          for s in summaries)
+        out.append((f"{label}: every child spawned", "yes" if spawned_all else "no", "all",
+                    spawned_all))
+        bar = SLEEP_MAX_SPAWN_S if label == "sleep/clone" else OTHER_MAX_SPAWN_S
+        if label in ("sleep/clone", "cpu/zygote", "mem/zygote", "tree/zygote", "exec/zygote"):
+            v = median_of(summaries, "spawn_seconds")
+            out.append((f"{label}: spawn seconds", f"{v:.3f}", f"< {bar}", v < bar))
+        v = median_of(summaries, "teardown_seconds")
+        out.append((f"{label}: teardown seconds", f"{v:.3f}", f"< {MAX_TEARDOWN_S}",
+                    v < MAX_TEARDOWN_S))
+        v = max(s["peak_rss_bytes"] for s in summaries)
+        out.append((f"{label}: loadgen peak RSS MiB", f"{v / 2**20:.1f}",
+                    f"< {MAX_RSS_BYTES >> 20}", v < MAX_RSS_BYTES))
+    if churn is not None:
+        v = churn["churn_per_s"]
+        out.append((f"churn: starts+exits per second over {churn['load_seconds']:.0f} s",
+                    f"{v:.0f}", f">= {MIN_CHURN_PER_S:.0f}",
+                    v >= MIN_CHURN_PER_S and churn["failed"]["count"] == 0))
+    if stress_rate is not None:
+        for label in ("sleep/clone", "sleep/zygote"):
+            if label in results:
+                v = median_of(results[label], "rate_per_s")
+                out.append((f"{label}: spawn rate vs stress-ng --fork ({stress_rate:.0f}/s)",
+                            f"{v / stress_rate:.1f}x", ">= 1x", v >= stress_rate))
+    return out
+
+
+def print_table(results):
+    print(f"{'config':<14}{'reps':>5}{'spawn s':>9}{'rate/s':>9}{'p50 µs':>8}{'p99 µs':>8}"
+          f"{'teardown s':>12}{'RSS MiB':>9}")
+    for label, ss in results.items():
+        print(f"{label:<14}{len(ss):>5}{median_of(ss, 'spawn_seconds'):>9.3f}"
+              f"{median_of(ss, 'rate_per_s'):>9.0f}"
+              f"{statistics.median(s['spawn_latency_us']['p50'] for s in ss):>8.0f}"
+              f"{statistics.median(s['spawn_latency_us']['p99'] for s in ss):>8.0f}"
+              f"{median_of(ss, 'teardown_seconds'):>12.3f}"
+              f"{max(s['peak_rss_bytes'] for s in ss) / 2**20:>9.1f}")
+
+
+def print_checks(rows):
+    failed = 0
+    for desc, value, bar, ok in rows:
+        failed += not ok
+        print(f"  {'ok  ' if ok else 'MISS'} {desc:<58} {value:>9}  (bar {bar})")
+    return failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin-dir", required=True, help="where loadgen and loadgen-child are")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of each configuration")
+    ap.add_argument("--count", type=int, default=10_000, help="children per run")
+    ap.add_argument("--churn-seconds", type=float, default=30, help="0 skips the churn run")
+    ap.add_argument("--stress-seconds", type=int, default=10, help="0 skips stress-ng")
+    ap.add_argument("--out", help="write every summary here as JSON")
+    a = ap.parse_args()
+    if not os.access(os.path.join(a.bin_dir, "loadgen"), os.X_OK):
+        ap.error(f"{a.bin_dir}/loadgen is missing: build first")
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="loadgen-bench-") as tmp:
+        configs = configurations(a.count)
+        # Repetitions interleaved across configurations, so drifting noise on a
+        # shared machine falls on every configuration alike.
+        for rep in range(a.reps):
+            for label, args in configs:
+                print(f"  rep {rep + 1}/{a.reps} {label}", file=sys.stderr, flush=True)
+                results.setdefault(label, []).append(run_loadgen(a.bin_dir, args, tmp))
+        churn = None
+        if a.churn_seconds > 0:
+            print(f"  churn for {a.churn_seconds:.0f} s", file=sys.stderr, flush=True)
+            churn = run_loadgen(a.bin_dir, ["--profile", "churn", "--count", 2000, "--duration",
+                                            a.churn_seconds, "--churn-life-min", 0.25,
+                                            "--churn-life-max", 0.75], tmp)
+    stress_rate, why = (None, "skipped")
+    if a.stress_seconds > 0:
+        print(f"  stress-ng --fork for {a.stress_seconds} s", file=sys.stderr, flush=True)
+        stress_rate, why = stress_ng_fork_rate(a.stress_seconds)
+
+    print_table(results)
+    if churn:
+        print(f"churn: {churn['spawned']} starts + {churn['exits']} exits in "
+              f"{churn['load_seconds']:.1f} s = {churn['churn_per_s']:.0f}/s, "
+              f"{churn['failed']['count']} failed, peak {churn['peak_live']} live")
+    print(f"stress-ng --fork: {f'{stress_rate:.0f} forks/s' if stress_rate else why}")
+    failed = print_checks(checks(results, churn, stress_rate))
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump({"runs": results, "churn": churn, "stress_ng_fork_per_s": stress_rate}, f,
+                      indent=1)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

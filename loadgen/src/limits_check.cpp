@@ -1,0 +1,125 @@
+#include "limits_check.hpp"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace loadgen {
+namespace {
+
+std::uint64_t read_number(const char* path) {
+  std::ifstream in(path);
+  std::uint64_t v = 0;
+  in >> v;
+  return v;
+}
+
+std::uint64_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  std::uint64_t kib = 0;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
+// Processes of our real uid, as RLIMIT_NPROC counts them (threads included).
+std::uint64_t tasks_of_uid(uid_t uid) {
+  std::uint64_t n = 0;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return 0;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream status(std::string("/proc/") + e->d_name + "/status");
+    std::string line;
+    uid_t owner = static_cast<uid_t>(-1);
+    std::uint64_t threads = 1;
+    while (std::getline(status, line)) {
+      if (line.rfind("Uid:", 0) == 0) std::istringstream(line.substr(4)) >> owner;
+      if (line.rfind("Threads:", 0) == 0) std::istringstream(line.substr(8)) >> threads;
+    }
+    if (owner == uid) n += threads;
+  }
+  ::closedir(dir);
+  return n;
+}
+
+std::string fmt_cores(double cores) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", cores);
+  return buf;
+}
+
+std::string mib(std::uint64_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
+}  // namespace
+
+SystemLimits read_system_limits() {
+  SystemLimits l;
+  l.pid_max = read_number("/proc/sys/kernel/pid_max");
+  l.threads_max = read_number("/proc/sys/kernel/threads-max");
+  // procs_running/blocked count only runnable tasks; /proc/loadavg's 4th field
+  // "running/total" gives every task on the machine.
+  std::ifstream loadavg("/proc/loadavg");
+  std::string a, b, c, tasks;
+  loadavg >> a >> b >> c >> tasks;
+  if (auto slash = tasks.find('/'); slash != std::string::npos)
+    l.tasks_now = std::stoull(tasks.substr(slash + 1));
+  rlimit r{};
+  // Root (CAP_SYS_ADMIN / CAP_SYS_RESOURCE) is exempt from RLIMIT_NPROC.
+  if (::getuid() != 0 && ::getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY) {
+    l.nproc = r.rlim_cur;
+    l.nproc_used = tasks_of_uid(::getuid());
+  }
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0) l.fd_limit = r.rlim_cur;
+  l.mem_available = mem_available_bytes();
+  l.cpus = static_cast<std::uint64_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  return l;
+}
+
+std::vector<std::string> check_limits(const SystemLimits& l, const Demand& d) {
+  std::vector<std::string> out;
+  const std::uint64_t want = d.processes;
+  if (l.pid_max && l.tasks_now + want > l.pid_max)
+    out.push_back("kernel.pid_max is " + std::to_string(l.pid_max) + " and " +
+                  std::to_string(l.tasks_now) + " tasks exist; " + std::to_string(want) +
+                  " more do not fit. Raise it: sysctl -w kernel.pid_max=4194304");
+  if (l.threads_max && l.tasks_now + want > l.threads_max)
+    out.push_back("kernel.threads-max is " + std::to_string(l.threads_max) + " and " +
+                  std::to_string(l.tasks_now) + " tasks exist; " + std::to_string(want) +
+                  " more do not fit. Raise it: sysctl -w kernel.threads-max=" +
+                  std::to_string((l.tasks_now + want) * 2));
+  if (l.nproc && l.nproc_used + want > *l.nproc)
+    out.push_back("RLIMIT_NPROC (ulimit -u) is " + std::to_string(*l.nproc) +
+                  " and this user has " + std::to_string(l.nproc_used) + " tasks; " +
+                  std::to_string(want) + " more do not fit. Raise it: ulimit -u " +
+                  std::to_string(l.nproc_used + want + 64) +
+                  " (the hard limit is in /etc/security/limits.conf)");
+  if (l.fd_limit && d.fds > l.fd_limit)
+    out.push_back("RLIMIT_NOFILE (ulimit -n) is " + std::to_string(l.fd_limit) +
+                  "; loadgen needs " + std::to_string(d.fds) + ". Raise it: ulimit -n " +
+                  std::to_string(d.fds));
+  const std::uint64_t bytes = want * d.bytes_each;
+  if (l.mem_available && bytes > l.mem_available)
+    out.push_back(std::to_string(want) + " children need about " + mib(bytes) + " but " +
+                  "MemAvailable is " + mib(l.mem_available) +
+                  ". Ask for fewer children or less memory each (--mem-bytes), or free memory");
+  // Children that cannot get the share asked do not make the load asked, and
+  // thousands of them starve everything else (10,000 at 1 % on 2 cores once
+  // took half an hour to spawn and a minute to tear down).
+  if (l.cpus && d.cpu_cores > static_cast<double>(l.cpus))
+    out.push_back(std::to_string(want) + " children ask " + fmt_cores(d.cpu_cores) +
+                  " cores of burn and this machine has " + std::to_string(l.cpus) +
+                  " online. Lower --cpu-share or --count");
+  return out;
+}
+
+}  // namespace loadgen

@@ -1,0 +1,95 @@
+// loadgen: parses arguments and hands the run to the library.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "run_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"loadgen: spawns synthetic processes in load profiles and tears them all down"};
+  app.require_subcommand(1);
+
+  loadgen::RunCommandOptions o;
+  loadgen::ProfileOptions& p = o.run.profile;
+  loadgen::KindOptions& k = o.run.kind_options;
+  o.run.helper_path = loadgen::default_helper_path();
+  std::string profile = "steady", kind = "sleep", spawner = "auto";
+  bool quiet = false;
+
+  auto* run = app.add_subcommand("run", "Run one load profile, then tear every child down");
+  run->footer(
+      "Exit status: 0 all spawned; 1 refused by a limit or some spawns failed; 2 bad arguments;\n"
+      "128+N interrupted by signal N (children torn down, summary printed).\n"
+      "Every child dies with loadgen, also on SIGKILL (PR_SET_PDEATHSIG).");
+  run->add_option("--count,-n", p.count, "Children (live at once for churn; the peak for spike)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  run->add_option("--profile,-p", profile, "steady|burst|ramp|spike|churn")
+      ->check(CLI::IsMember({"steady", "burst", "ramp", "spike", "churn"}))
+      ->capture_default_str();
+  run->add_option("--rate,-r", p.rate, "Starts per second; 0 = as fast as possible")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run->add_option("--duration,-d", p.duration_s,
+                  "Seconds the load is held (steady, burst: after the last start; ramp: the "
+                  "climb; spike: three equal parts; churn: the whole run)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run->add_option("--kind,-k", kind, "sleep|cpu|mem|tree|exec")
+      ->check(CLI::IsMember({"sleep", "cpu", "mem", "tree", "exec"}))
+      ->capture_default_str();
+  run->add_option("--json", o.json_path, "Write the summary as JSON to FILE ('-' = stdout)");
+  run->add_option("--spawner", spawner,
+                  "clone (sleep only: clone(CLONE_VM), no exec), zygote (a forking helper), "
+                  "spawn (posix_spawn of the helper per child), or auto: clone for sleep, "
+                  "zygote otherwise")
+      ->check(CLI::IsMember({"auto", "clone", "zygote", "spawn"}))
+      ->capture_default_str();
+  run->add_option("--helper", o.run.helper_path, "Path of loadgen-child")->capture_default_str();
+  run->add_option("--cpu-share", k.cpu_share, "cpu: share of one core each child burns")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  run->add_option("--mem-bytes", k.mem_bytes, "mem: bytes each child touches and holds")
+      ->capture_default_str();
+  run->add_option("--tree-depth", k.tree_depth, "tree: levels below each child")
+      ->check(CLI::Range(0, 8))
+      ->capture_default_str();
+  run->add_option("--tree-fanout", k.tree_fanout, "tree: children per node")
+      ->check(CLI::Range(0, 16))
+      ->capture_default_str();
+  run->add_option("--burst-size", p.burst_size, "burst: children per group (0 = count/10)")
+      ->capture_default_str();
+  run->add_option("--burst-interval", p.burst_interval_s, "burst: seconds between groups")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run->add_option("--spike-base", p.spike_base, "spike: children before and after (0 = count/10)")
+      ->capture_default_str();
+  run->add_option("--churn-life-min", p.churn_life_min_s, "churn: shortest life, seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--churn-life-max", p.churn_life_max_s, "churn: longest life, seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--seed", p.seed, "churn: seed of the lives")->capture_default_str();
+  run->add_flag("--dry-run", o.dry_run, "Print the plan and check the limits; spawn nothing");
+  run->add_flag("--quiet,-q", quiet, "No progress line");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; bad arguments are 2
+  }
+  if (p.churn_life_max_s < p.churn_life_min_s) {
+    std::cerr << "loadgen: --churn-life-max must be at least --churn-life-min\n" << run->help();
+    return 2;
+  }
+  p.profile = loadgen::parse_profile(profile);
+  o.run.kind = loadgen::parse_kind(kind);
+  o.run.spawn_path = loadgen::parse_spawn_path(spawner);
+  if (o.run.spawn_path == loadgen::SpawnPath::kClone && o.run.kind != loadgen::Kind::kSleep) {
+    std::cerr << "loadgen: --spawner clone serves the sleep kind only\n" << run->help();
+    return 2;
+  }
+  o.progress = !quiet;
+  return loadgen::run_command(o, std::cout, std::cerr);
+}

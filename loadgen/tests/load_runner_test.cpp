@@ -1,0 +1,108 @@
+// Whole runs at small scale: everything asked is spawned, stopped when due,
+// and reaped at the end, grandchildren included; a stop request ends the run.
+#include "load_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include "proc_view.hpp"
+
+namespace loadgen {
+namespace {
+
+const volatile std::sig_atomic_t kNoStop = 0;
+void ignore_progress(const Progress&) {}
+
+RunOptions options(Profile profile, Kind kind, std::size_t count) {
+  RunOptions o;
+  o.profile.profile = profile;
+  o.profile.count = count;
+  o.kind = kind;
+  o.helper_path = LOADGEN_CHILD;
+  return o;
+}
+
+Summary run(const RunOptions& o) {
+  return run_load(o, make_schedule(o.profile), &kNoStop, ignore_progress);
+}
+
+TEST(RunLoad, SteadySleepOnEveryPathSpawnsAllAndReapsAll) {
+  for (SpawnPath path : {SpawnPath::kClone, SpawnPath::kZygote, SpawnPath::kSpawn}) {
+    RunOptions o = options(Profile::kSteady, Kind::kSleep, 200);
+    o.spawn_path = path;
+    Summary s = run(o);
+    SCOPED_TRACE(to_string(path));
+    EXPECT_EQ(s.spawner, to_string(path));
+    EXPECT_EQ(s.asked, 200u);
+    EXPECT_EQ(s.spawned, 200u);
+    EXPECT_EQ(s.failed, 0u);
+    EXPECT_EQ(s.peak_live, 200u);
+    EXPECT_EQ(s.reaped_in_teardown, 200u);
+    EXPECT_EQ(s.died_early, 0u);
+    EXPECT_GT(s.spawn_latency_us.p50, 0);
+    EXPECT_GT(s.peak_rss_bytes, 0u);
+    EXPECT_TRUE(testing::no_children_left());
+  }
+}
+
+TEST(RunLoad, TreeGrandchildrenAreReapedToo) {
+  RunOptions o = options(Profile::kSteady, Kind::kTree, 5);
+  o.kind_options.tree_depth = 2;
+  o.kind_options.tree_fanout = 2;
+  o.profile.duration_s = 0.3;  // time for the trees to grow
+  Summary s = run(o);
+  EXPECT_EQ(s.spawned, 5u);
+  EXPECT_TRUE(testing::no_children_left()) << "35 processes, all reaped";
+}
+
+TEST(RunLoad, ChurnStopsChildrenWhenDueAndReplacesThem) {
+  RunOptions o = options(Profile::kChurn, Kind::kSleep, 10);
+  o.profile.duration_s = 0.6;
+  o.profile.churn_life_min_s = 0.05;
+  o.profile.churn_life_max_s = 0.1;
+  Summary s = run(o);
+  EXPECT_EQ(s.spawned, s.asked);
+  EXPECT_GE(s.asked, 60u);  // 10 slots x 0.6 s / 0.1 s at least
+  EXPECT_EQ(s.exits + s.reaped_in_teardown, s.spawned);
+  EXPECT_EQ(s.died_early, 0u);
+  EXPECT_GT(s.churn_per_s, 0);
+  EXPECT_TRUE(testing::no_children_left());
+}
+
+TEST(RunLoad, AChildThatDiesOnItsOwnIsCountedAsSuch) {
+  RunOptions o = options(Profile::kSteady, Kind::kMem, 3);
+  o.kind_options.mem_bytes = 1ull << 50;  // mmap fails: the helper exits 3 at once
+  o.profile.duration_s = 0.3;
+  Summary s = run(o);
+  EXPECT_EQ(s.spawned, 3u);
+  EXPECT_EQ(s.died_early, 3u);
+  EXPECT_TRUE(testing::no_children_left());
+}
+
+TEST(RunLoad, AStopRequestEndsTheRunAndTearsDown) {
+  RunOptions o = options(Profile::kSteady, Kind::kSleep, 50);
+  o.profile.duration_s = 3600;
+  volatile std::sig_atomic_t stop = 0;
+  Summary s = run_load(o, make_schedule(o.profile), &stop, [&](const Progress& p) {
+    if (p.live == 50) stop = SIGTERM;  // as the signal handler would
+  });
+  EXPECT_EQ(s.interrupted_by, SIGTERM);
+  EXPECT_EQ(s.reaped_in_teardown, 50u);
+  EXPECT_LT(s.load_seconds, 60);
+  EXPECT_TRUE(testing::no_children_left());
+}
+
+TEST(Demand, CountsEveryNodeOfATree) {
+  RunOptions o = options(Profile::kSteady, Kind::kTree, 10);
+  o.kind_options.tree_depth = 2;
+  o.kind_options.tree_fanout = 3;
+  EXPECT_EQ(demand_of(o, make_schedule(o.profile)).processes, 10u * (1 + 3 + 9));
+}
+
+TEST(SpawnPath, AutoIsCloneForSleepAndTheZygoteOtherwise) {
+  EXPECT_EQ(spawn_path_of(options(Profile::kSteady, Kind::kSleep, 1)), SpawnPath::kClone);
+  EXPECT_EQ(spawn_path_of(options(Profile::kSteady, Kind::kCpu, 1)), SpawnPath::kZygote);
+  EXPECT_THROW(parse_spawn_path("vfork"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace loadgen
