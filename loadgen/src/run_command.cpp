@@ -1,6 +1,5 @@
 #include "run_command.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,8 +7,6 @@
 #include <fmt/ostream.h>
 #include <array>
 #include <cerrno>
-#include <climits>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -129,6 +126,15 @@ int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err
                "or pass --helper\n",
                o.run.helper_path, std::strerror(errno));
     return 1;
+  }
+  if (!o.json_path.empty() && o.json_path != "-") {
+    // Found out now, not after the whole run.
+    const auto dir = std::filesystem::absolute(o.json_path).parent_path();
+    if (::access(dir.c_str(), W_OK) != 0) {
+      fmt::print(err, "loadgen: cannot write --json {}: {} ({})\n", o.json_path, dir.string(),
+                 std::strerror(errno));
+      return 1;
+    }
   }
   const Demand demand = demand_of(o.run, schedule);
   const auto refusals = check_limits(read_system_limits(), demand);

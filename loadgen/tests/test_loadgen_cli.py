@@ -113,6 +113,13 @@ def test_refuses_more_cpu_burn_than_there_are_cores(bin_dir):
     assert f"this machine has {os.cpu_count()} online" in r.stderr
 
 
+def test_unwritable_json_path_is_refused_before_spawning(bin_dir, tmp_path):
+    r = run_loadgen(bin_dir, "run", "--json", tmp_path / "no" / "such" / "dir" / "s.json")
+    assert r.returncode == 1
+    assert "cannot write --json" in r.stderr
+    assert "spawned" not in r.stdout
+
+
 def test_dry_run_prints_the_plan_and_spawns_nothing(bin_dir):
     r = run_loadgen(bin_dir, "run", "--profile", "churn", "--count", "10", "--duration", "2",
                     "--dry-run")
