@@ -5,3 +5,7 @@ comparator and the reports. See ../README.md.
 """
 
 __version__ = "0.1.0"
+
+from .sampler import Sampler  # noqa: E402  (the native module is built, not installed)
+
+__all__ = ["Sampler", "__version__"]

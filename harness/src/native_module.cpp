@@ -1,0 +1,110 @@
+// perfkit._native: the C++ sampler for Python. Arrays are handed over once,
+// as NumPy views of the sampler's own storage (no copy per sample), and the
+// GIL is released while the sampler thread is joined.
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <time.h>
+
+#include <chrono>
+#include <system_error>
+#include <thread>
+
+#include "sampler.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// A view of `column` whose lifetime is tied to the Python Sampler object.
+template <typename T>
+py::array_t<T> view(const std::vector<T>& column, py::handle owner) {
+  return py::array_t<T>({column.size()}, {sizeof(T)}, column.data(), owner);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "perfkit's native sampler";
+  // std::system_error -> OSError(errno, message): Python picks the subclass,
+  // ProcessLookupError for ESRCH, PermissionError for EACCES.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::system_error& e) {
+      py::object error =
+          py::reinterpret_borrow<py::object>(PyExc_OSError)(e.code().value(), e.what());
+      PyErr_SetObject(PyExc_OSError, error.ptr());
+    }
+  });
+
+  // For the bench: one sample's reads in a tight loop, as psutil is timed,
+  // without the sampler's sleep and wakeup around each.
+  m.def(
+      "read_cost_ns",
+      [](pid_t pid, int n) {
+        perfkit::ProcessReader reader(pid);
+        perfkit::FastReading reading;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i) reader.read_fast(reading);
+        const std::chrono::duration<double, std::nano> spent =
+            std::chrono::steady_clock::now() - t0;
+        return spent.count() / n;
+      },
+      py::arg("pid"), py::arg("n") = 10000, py::call_guard<py::gil_scoped_release>());
+
+  // For the bench: the CPU (% of a core) of a thread that only sleeps on the
+  // sampler's grid of deadlines: the floor any sampler at `hz` pays in wakeups.
+  m.def(
+      "wakeup_floor_percent",
+      [](double hz, double seconds) {
+        double percent = 0;
+        std::thread([&] {
+          using clock = std::chrono::steady_clock;
+          const auto period = std::chrono::nanoseconds(static_cast<long>(1e9 / hz));
+          const auto start = clock::now();
+          auto deadline = start;
+          timespec c0, c1;
+          ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+          while (clock::now() - start < std::chrono::duration<double>(seconds))
+            std::this_thread::sleep_until(deadline += period);
+          ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+          const double cpu = static_cast<double>(c1.tv_sec - c0.tv_sec) +
+                             static_cast<double>(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+          percent = 100 * cpu / std::chrono::duration<double>(clock::now() - start).count();
+        }).join();
+        return percent;
+      },
+      py::arg("hz"), py::arg("seconds"), py::call_guard<py::gil_scoped_release>());
+
+  py::class_<perfkit::Sampler>(m, "Sampler")
+      .def(py::init([](pid_t pid, double hz, double slow_hz, double max_seconds) {
+             return std::make_unique<perfkit::Sampler>(perfkit::SamplerOptions{
+                 .pid = pid, .hz = hz, .slow_hz = slow_hz, .max_seconds = max_seconds});
+           }),
+           py::arg("pid"), py::arg("hz") = 100.0, py::arg("slow_hz") = 10.0,
+           py::arg("max_seconds") = 3600.0)
+      .def("start", &perfkit::Sampler::start)
+      .def("stop", &perfkit::Sampler::stop, py::call_guard<py::gil_scoped_release>())
+      .def("columns",
+           [](py::object self) {
+             const auto& s = self.cast<const perfkit::Sampler&>().series();
+             py::dict d;
+             d["t"] = view(s.t, self);
+             d["rss_bytes"] = view(s.rss_bytes, self);
+             d["cpu_ns"] = view(s.cpu_ns, self);
+             d["threads"] = view(s.threads, self);
+             d["slow_t"] = view(s.slow_t, self);
+             d["open_fds"] = view(s.open_fds, self);
+             d["voluntary_switches"] = view(s.voluntary_switches, self);
+             d["involuntary_switches"] = view(s.involuntary_switches, self);
+             return d;
+           })
+      .def_property_readonly("missed", &perfkit::Sampler::missed)
+      .def_property_readonly("exited", &perfkit::Sampler::exited)
+      .def_property_readonly("exit_t", &perfkit::Sampler::exit_t)
+      .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes)
+      .def_property_readonly("truncated", &perfkit::Sampler::truncated)
+      .def_property_readonly("duration_s", &perfkit::Sampler::duration_s);
+}
