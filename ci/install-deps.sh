@@ -13,7 +13,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev
   pybind11-dev
   # Python (Debian's interpreter; PyPI is not reachable)
-  python3 python3-dev python3-pytest python3-psutil python3-matplotlib python3-numpy
+  python3 python3-dev python3-pytest python3-psutil python3-matplotlib python3-numpy python3-jsonschema
   python3-pybind11 python3-setuptools
   # comparison tools and real daemons used by benchmarks and scenarios
   procps stress-ng hyperfine redis-server redis-tools

@@ -1,0 +1,76 @@
+"""Other tools' results read straight into perfkit.run/1 metrics: Google
+Benchmark JSON (every repetition), hyperfine JSON and loadgen's summary."""
+import json
+import re
+from pathlib import Path
+
+from .runfile import metric
+
+_TIME_UNITS = {"ns", "us", "ms", "s"}
+
+
+def _load(doc_or_path):
+    if isinstance(doc_or_path, (str, Path)):
+        return json.loads(Path(doc_or_path).read_text())
+    return doc_or_path
+
+
+def _clean(name):
+    return re.sub(r"[^A-Za-z0-9_.:/+-]", "_", name)
+
+
+def from_google_benchmark(doc_or_path, prefix, counters=None):
+    """One metric per benchmark (its real time, in the benchmark's own unit, one
+    sample per repetition; aggregates are skipped: the comparator computes its
+    own), plus the user counters named in `counters`:
+    {counter: (unit, better, portable)}."""
+    doc = _load(doc_or_path)
+    times, extra = {}, {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        name = _clean(f"{prefix}.{b['run_name'] if 'run_name' in b else b['name']}")
+        unit = b["time_unit"]
+        if unit not in _TIME_UNITS:
+            raise ValueError(f"{name}: unknown time unit {unit!r}")
+        times.setdefault((name, unit), []).append(b["real_time"])
+        for key, (cunit, better, portable) in (counters or {}).items():
+            if key in b:
+                extra.setdefault((f"{name}.{key}", cunit, better, portable), []).append(b[key])
+    out = [metric(n, u, "lower", s) for (n, u), s in times.items()]
+    out += [metric(n, u, better, s, portable=p) for (n, u, better, p), s in extra.items()]
+    return out
+
+
+def from_hyperfine(doc_or_path, prefix="hyperfine"):
+    """One metric per command, in seconds, every run as a sample."""
+    doc = _load(doc_or_path)
+    return [metric(_clean(f"{prefix}.{r['command']}"), "s", "lower", r["times"])
+            for r in doc["results"]]
+
+
+# loadgen summary field -> (unit, better)
+_LOADGEN_FIELDS = {
+    "spawn_seconds": ("s", "lower"),
+    "rate_per_s": ("1/s", "higher"),
+    "teardown_seconds": ("s", "lower"),
+    "peak_rss_bytes": ("bytes", "lower"),
+    "churn_per_s": ("1/s", "higher"),
+}
+
+
+def from_loadgen(summaries, prefix="loadgen"):
+    """loadgen --json summaries of the same configuration (one per repetition)
+    -> one metric per field, named prefix.profile.kind.spawner.field."""
+    summaries = [_load(s) for s in summaries]
+    if not summaries:
+        return []
+    first = summaries[0]
+    config = f"{first['profile']}.{first['kind']}.{first['spawner']}"
+    if any(f"{s['profile']}.{s['kind']}.{s['spawner']}" != config for s in summaries):
+        raise ValueError("loadgen summaries of different configurations")
+    out = [metric(f"{prefix}.{config}.{field}", unit, better, [s[field] for s in summaries])
+           for field, (unit, better) in _LOADGEN_FIELDS.items()]
+    out.append(metric(f"{prefix}.{config}.spawn_latency_p99", "us", "lower",
+                      [s["spawn_latency_us"]["p99"] for s in summaries]))
+    return out

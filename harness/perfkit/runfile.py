@@ -1,0 +1,102 @@
+"""The one result format, perfkit.run/1 (../shared/DESIGN.md): a run's machine,
+revision and every metric with every repetition. Writer, reader, and the JSON
+Schema check (schema/run-1.schema.json) that both apply."""
+import datetime
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import jsonschema
+
+from .machine import machine
+
+SCHEMA = "perfkit.run/1"
+_SCHEMA_PATH = Path(__file__).with_name("schema") / "run-1.schema.json"
+_validator = None
+
+
+def _schema_validator():
+    global _validator
+    if _validator is None:
+        schema = json.loads(_SCHEMA_PATH.read_text())
+        _validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return _validator
+
+
+class RunFormatError(ValueError):
+    """A document that is not a valid perfkit.run/1."""
+
+
+def validate(run):
+    errors = sorted(_schema_validator().iter_errors(run), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top)"
+        raise RunFormatError(f"not a {SCHEMA} document at {where}: {errors[0].message}"
+                             + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    # jsonschema checks "date-time" only with rfc3339-validator, which Debian
+    # does not ship with it; the standard library's parser does the same job.
+    try:
+        datetime.datetime.fromisoformat(run["started"])
+    except ValueError:
+        raise RunFormatError(f"not a {SCHEMA} document at started: "
+                             f"{run['started']!r} is not an ISO-8601 time") from None
+    names = [m["name"] for m in run["metrics"]]
+    if len(names) != len(set(names)):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise RunFormatError(f"metric names repeat: {', '.join(dup)}")
+
+
+def _revision(repo):
+    try:
+        return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def new_run(build_dir="build", repo=".", scenario=None, revision=None):
+    run = {
+        "schema": SCHEMA,
+        "machine": machine(build_dir),
+        "revision": revision or _revision(repo),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "metrics": [],
+    }
+    if scenario:
+        run["scenario"] = scenario
+    return run
+
+
+def metric(name, unit, better, samples, target=None, portable=False, threshold=None):
+    m = {"name": name, "unit": unit, "better": better,
+         "samples": [float(x) for x in samples], "portable": bool(portable)}
+    if target is not None:
+        m["target"] = float(target)
+    if threshold is not None:
+        m["threshold"] = float(threshold)
+    return m
+
+
+def add_metrics(run, metrics):
+    run["metrics"].extend(metrics)
+    return run
+
+
+def write_run(run, path):
+    """Validates, then writes atomically: a reader never sees half a file."""
+    validate(run)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(run, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def read_run(path):
+    try:
+        run = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise RunFormatError(f"{path}: not JSON: {e}") from e
+    validate(run)
+    return run
