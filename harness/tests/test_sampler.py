@@ -4,6 +4,7 @@ import textwrap
 import threading
 import time
 
+import psutil
 import pytest
 
 pytestmark = pytest.mark.spawns
@@ -44,12 +45,18 @@ def test_a_child_that_burns_one_core_shows_about_100_percent(spawn):
         while True:
             pass
     """)
+    # On a shared machine the burner gets what the others leave it: compare
+    # with the kernel's own tick count over the same second (psutil), not 100.
+    proc = psutil.Process(child.pid)
+    before, t0 = sum(proc.cpu_times()[:2]), time.monotonic()
     with perfkit.Sampler(child.pid, hz=200) as s:
         time.sleep(1.0)
+    theirs = 100 * (sum(proc.cpu_times()[:2]) - before) / (time.monotonic() - t0)
     summary = s.summary()
-    # A generous band: a shared 2-core machine may lend the core to others.
-    assert 60 <= summary["cpu_mean_percent"] <= 105, summary
-    assert summary["cpu_max_percent"] <= 115, summary
+    # 10 ms ticks over a second, and windows a few ms apart: a few points either way.
+    assert abs(summary["cpu_mean_percent"] - theirs) <= 5 + 0.05 * theirs, (summary, theirs)
+    assert summary["cpu_mean_percent"] > 20, summary  # it does burn
+    assert summary["cpu_max_percent"] <= 110, summary  # one thread cannot use more than a core
 
 
 def test_an_idle_child_shows_almost_no_cpu(spawn):
