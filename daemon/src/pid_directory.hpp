@@ -1,6 +1,7 @@
 #pragma once
-// Lists the numeric entries of /proc with getdents64 into one reused buffer:
-// one syscall per ~1,500 entries, no allocation per cycle.
+// Lists the numeric entries of a /proc directory (pids in /proc, fds in
+// /proc/PID/fd) with getdents64 into one reused buffer: one syscall per
+// ~1,500 entries, no allocation per cycle.
 
 #include <cstdint>
 #include <cstring>
@@ -16,7 +17,7 @@ class PidDirectory {
   // Takes a directory fd (the proc root); the caller keeps using it for openat.
   explicit PidDirectory(int dir_fd);
 
-  // Calls fn(pid, name) for each numeric entry; `name` lives until fn returns.
+  // Calls fn(number, name) for each numeric entry; `name` lives until fn returns.
   // Returns false if the directory could not be read.
   template <typename Fn>
   bool for_each_pid(Fn&& fn);
@@ -29,12 +30,12 @@ class PidDirectory {
   std::vector<char> buffer_;
 };
 
-// Parses a /proc entry name as a pid; 0 when it is not all digits.
+// Parses a /proc entry name as a number (fd 0 is one); -1 when not all digits.
 inline int parse_pid_name(std::string_view name) {
-  if (name.empty() || name.size() > 9) return 0;
+  if (name.empty() || name.size() > 9) return -1;
   int pid = 0;
   for (char c : name) {
-    if (c < '0' || c > '9') return 0;
+    if (c < '0' || c > '9') return -1;
     pid = pid * 10 + (c - '0');
   }
   return pid;
@@ -55,7 +56,7 @@ bool PidDirectory::for_each_pid(Fn&& fn) {
       std::uint16_t reclen;
       std::memcpy(&reclen, entry + kReclenOffset, sizeof reclen);
       std::string_view name(entry + kNameOffset);
-      if (int pid = parse_pid_name(name); pid > 0) fn(pid, name);
+      if (int pid = parse_pid_name(name); pid >= 0) fn(pid, name);
       pos += reclen;
     }
   }

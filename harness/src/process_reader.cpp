@@ -1,6 +1,5 @@
 #include "process_reader.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -34,6 +33,10 @@ ProcessReader::ProcessReader(pid_t pid) : pid_(pid), page_size_(::sysconf(_SC_PA
   if (pid <= 0) throw std::system_error(ESRCH, std::generic_category(), "pid");
   statm_ = open_proc(pid, "statm");
   status_ = open_proc(pid, "status");
+  // Another user's fds may not be listed: open_fds is then -1, the rest still sampled.
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  fd_dir_.reset(::open(fd_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd_dir_) fds_.emplace(fd_dir_.get());
   if (int rc = ::clock_getcpuclockid(pid, &cpu_clock_); rc != 0)
     throw std::system_error(rc, std::generic_category(), "clock_getcpuclockid");
   FastReading probe;
@@ -64,14 +67,9 @@ bool ProcessReader::read_slow(SlowReading& out) {
   out.threads = static_cast<std::uint32_t>(status_field(text, "\nThreads:"));
   out.voluntary_switches = status_field(text, "\nvoluntary_ctxt_switches:");
   out.involuntary_switches = status_field(text, "nonvoluntary_ctxt_switches:");
-  const std::string fd_dir = "/proc/" + std::to_string(pid_) + "/fd";
   out.open_fds = -1;
-  if (DIR* dir = ::opendir(fd_dir.c_str())) {
-    out.open_fds = 0;
-    while (dirent* e = ::readdir(dir))
-      if (e->d_name[0] != '.') ++out.open_fds;
-    ::closedir(dir);
-  }
+  std::int64_t count = 0;
+  if (fds_ && fds_->for_each_pid([&](int, std::string_view) { ++count; })) out.open_fds = count;
   return true;
 }
 

@@ -11,7 +11,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
+#include "pid_directory.hpp"
 #include "procmon/unique_fd.hpp"
 
 namespace perfkit {
@@ -44,6 +46,8 @@ class ProcessReader {
  private:
   pid_t pid_;
   procmon::UniqueFd statm_, status_;
+  procmon::UniqueFd fd_dir_;                   // invalid when not ours to read
+  std::optional<procmond::PidDirectory> fds_;  // lists fd_dir_ with no allocation
   clockid_t cpu_clock_{};
   long page_size_;
   std::array<char, 4096> buf_{};

@@ -92,6 +92,7 @@ def test_series_are_numpy_views_that_outlive_nothing_they_need(spawn):
     cols = s.series()
     assert set(cols) >= {"t", "rss_bytes", "cpu_ns", "threads", "open_fds"}
     assert cols["rss_bytes"].base is not None  # a view of the sampler's storage, not a copy
+    assert cols["open_fds"][-1] == psutil.Process(child.pid).num_fds()  # fd 0 counted too
     del s
     assert cols["t"][0] >= 0  # the view keeps the sampler alive
 

@@ -179,11 +179,18 @@ class LoadRun {
   // the spawn. With `block`, waits for the oldest one at least.
   void reap_dying(bool block) {
     while (!dying_.empty()) {
+      const pid_t pid = dying_.front();
+      // Already reaped by sweep(): its pid may by now be a new child of ours,
+      // which must not be waited for (pid_max here is 32,768; churn wraps it).
+      if (auto it = live_.find(pid); it == live_.end() || !stopped_by_us_[it->second]) {
+        dying_.pop_front();
+        continue;
+      }
       int status;
-      pid_t r = ::waitpid(dying_.front(), &status, block ? 0 : WNOHANG);
+      const pid_t r = ::waitpid(pid, &status, block ? 0 : WNOHANG);
       if (r == 0) break;  // not dead yet; the rest were killed later
-      if (r == dying_.front()) account(r, false);
-      dying_.pop_front();  // reaped now, or already by sweep() (ECHILD)
+      if (r == pid) account(pid, false);
+      dying_.pop_front();
       block = false;
     }
   }
@@ -221,9 +228,9 @@ class LoadRun {
     for (const auto& [index, pid] : order) ::kill(pid, SIGKILL);
     for (const auto& [index, pid] : order) {
       int status;
-      if (::waitpid(pid, &status, 0) == pid) account(pid, true);
+      if (::waitpid(pid, &status, 0) == pid) account(pid, true);  // the dying ones too
     }
-    reap_dying(true);
+    dying_.clear();
     int status;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, 0)) > 0) account(pid, true);  // until ECHILD
