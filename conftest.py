@@ -20,16 +20,22 @@ def bin_dir():
 
 @pytest.fixture
 def spawn():
-    """spawn(argv, **popen_kwargs) -> Popen; every child is killed and reaped at teardown."""
+    """spawn(argv, **popen_kwargs) -> Popen; every child is killed and reaped at
+    teardown, and with start_new_session=True its whole session too (a tree)."""
     children = []
 
     def _spawn(argv, **kwargs):
         p = subprocess.Popen(argv, **kwargs)
-        children.append(p)
+        children.append((p, kwargs.get("start_new_session", False)))
         return p
 
     yield _spawn
-    for p in children:
-        if p.poll() is None:
+    for p, own_session in children:
+        if own_session:  # its group: the child and every descendant that stayed in it
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        elif p.poll() is None:
             p.send_signal(signal.SIGKILL)
         p.wait()

@@ -16,6 +16,8 @@ class PidDirectory {
  public:
   // Takes a directory fd (the proc root); the caller keeps using it for openat.
   explicit PidDirectory(int dir_fd);
+  // Lists another directory with the same buffer (one lister for many dirs).
+  void retarget(int dir_fd) { dir_fd_ = dir_fd; }
 
   // Calls fn(number, name) for each numeric entry; `name` lives until fn returns.
   // Returns false if the directory could not be read.

@@ -88,6 +88,12 @@ bool parse_stat(std::string_view text, StatFields& out) {
       case 15:
         ok = scan_unsigned(p, end, out.stime);
         break;
+      case 16:
+        ok = scan_unsigned(p, end, out.cutime);
+        break;
+      case 17:
+        ok = scan_unsigned(p, end, out.cstime);
+        break;
       case 20:
         ok = scan_unsigned(p, end, v) && narrow(v, out.threads);
         break;

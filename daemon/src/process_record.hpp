@@ -44,6 +44,9 @@ struct StatFields {
   std::uint32_t flags = 0;
   std::uint64_t utime = 0;  // clock ticks
   std::uint64_t stime = 0;  // clock ticks
+  // Children's CPU, added when the process reaps them (their own cutime included).
+  std::uint64_t cutime = 0;  // clock ticks
+  std::uint64_t cstime = 0;  // clock ticks
   std::uint32_t threads = 0;
   std::uint64_t start_time = 0;  // clock ticks since boot
   std::uint64_t vsize_bytes = 0;

@@ -10,7 +10,7 @@ namespace {
 // A stat line as the kernel prints it, with a chosen comm and fields.
 std::string stat_line(const std::string& comm, int pid = 42) {
   return std::to_string(pid) + " (" + comm +
-         ") S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 2 0 123456 "
+         ") S 1 42 42 0 -1 4194560 100 0 0 0 7 3 5 9 20 0 2 0 123456 "
          "8192000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 }
 
@@ -24,6 +24,8 @@ TEST(ParseStat, ReadsTheFieldsOfAPlainLine) {
   EXPECT_EQ(f.flags, 4194560u);
   EXPECT_EQ(f.utime, 7u);
   EXPECT_EQ(f.stime, 3u);
+  EXPECT_EQ(f.cutime, 5u);
+  EXPECT_EQ(f.cstime, 9u);
   EXPECT_EQ(f.threads, 2u);
   EXPECT_EQ(f.start_time, 123456u);
   EXPECT_EQ(f.vsize_bytes, 8192000u);

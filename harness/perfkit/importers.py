@@ -1,5 +1,8 @@
 """Other tools' results read straight into perfkit.run/1 metrics: Google
-Benchmark JSON (every repetition), hyperfine JSON and loadgen's summary."""
+Benchmark JSON (every repetition), hyperfine JSON, loadgen's summary and
+redis-benchmark's CSV."""
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -70,7 +73,28 @@ def from_loadgen(summaries, prefix="loadgen"):
     if any(f"{s['profile']}.{s['kind']}.{s['spawner']}" != config for s in summaries):
         raise ValueError("loadgen summaries of different configurations")
     out = [metric(f"{prefix}.{config}.{field}", unit, better, [s[field] for s in summaries])
-           for field, (unit, better) in _LOADGEN_FIELDS.items()]
+           for field, (unit, better) in _LOADGEN_FIELDS.items()
+           if field != "churn_per_s" or first["profile"] == "churn"]  # elsewhere it means nothing
     out.append(metric(f"{prefix}.{config}.spawn_latency_p99", "us", "lower",
                       [s["spawn_latency_us"]["p99"] for s in summaries]))
     return out
+
+
+# redis-benchmark --csv column -> (metric suffix, unit, better)
+_REDIS_FIELDS = {"rps": ("rps", "1/s", "higher"), "p50_latency_ms": ("p50_latency", "ms", "lower"),
+                 "p99_latency_ms": ("p99_latency", "ms", "lower")}
+
+
+def from_redis_benchmark(csv_texts, prefix="redis-benchmark"):
+    """redis-benchmark --csv outputs (one per repetition) -> per test its
+    requests/s and p50/p99 latency, one sample per repetition."""
+    samples = {}
+    for text in csv_texts:
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows or "rps" not in rows[0]:
+            raise ValueError("redis-benchmark: no CSV in its output (is --csv given?)")
+        for row in rows:
+            for column, (suffix, unit, better) in _REDIS_FIELDS.items():
+                key = (_clean(f"{prefix}.{row['test']}.{suffix}"), unit, better)
+                samples.setdefault(key, []).append(float(row[column]))
+    return [metric(name, unit, better, s) for (name, unit, better), s in samples.items()]

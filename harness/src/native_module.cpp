@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sampler.hpp"
+#include "tree_sampler.hpp"
 
 namespace py = pybind11;
 
@@ -107,4 +108,36 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes)
       .def_property_readonly("truncated", &perfkit::Sampler::truncated)
       .def_property_readonly("duration_s", &perfkit::Sampler::duration_s);
+
+  py::class_<perfkit::TreeSampler>(m, "TreeSampler")
+      .def(py::init([](pid_t pid, double hz, bool children, bool pss, double max_seconds) {
+             return std::make_unique<perfkit::TreeSampler>(
+                 perfkit::TreeOptions{.pid = pid,
+                                      .hz = hz,
+                                      .children = children,
+                                      .pss = pss,
+                                      .max_seconds = max_seconds});
+           }),
+           py::arg("pid"), py::arg("hz") = 1.0, py::arg("children") = true, py::arg("pss") = true,
+           py::arg("max_seconds") = 3600.0)
+      .def("start", &perfkit::TreeSampler::start)
+      .def("stop", &perfkit::TreeSampler::stop, py::call_guard<py::gil_scoped_release>())
+      .def("columns",
+           [](py::object self) {
+             const auto& s = self.cast<const perfkit::TreeSampler&>().series();
+             py::dict d;
+             d["t"] = view(s.t, self);
+             d["procs"] = view(s.procs, self);
+             d["rss_sum_bytes"] = view(s.rss_sum_bytes, self);
+             d["pss_bytes"] = view(s.pss_bytes, self);
+             d["uss_bytes"] = view(s.uss_bytes, self);
+             d["cpu_ns"] = view(s.cpu_ns, self);
+             d["walk_ns"] = view(s.walk_ns, self);
+             return d;
+           })
+      .def_property_readonly("missed", &perfkit::TreeSampler::missed)
+      .def_property_readonly("exited", &perfkit::TreeSampler::exited)
+      .def_property_readonly("exit_t", &perfkit::TreeSampler::exit_t)
+      .def_property_readonly("truncated", &perfkit::TreeSampler::truncated)
+      .def_property_readonly("duration_s", &perfkit::TreeSampler::duration_s);
 }

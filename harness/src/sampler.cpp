@@ -1,26 +1,13 @@
 #include "sampler.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "deadline_grid.hpp"
+
 namespace perfkit {
 namespace {
-
-std::int64_t now_ns() {
-  timespec t;
-  ::clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
-void sleep_until_ns(std::int64_t deadline) {
-  timespec ts{static_cast<time_t>(deadline / 1'000'000'000),
-              static_cast<long>(deadline % 1'000'000'000)};
-  while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
-  }
-}
 
 template <typename... Columns>
 void reserve_all(std::size_t n, Columns&... columns) {
@@ -56,26 +43,22 @@ void Sampler::stop() {
 }
 
 void Sampler::run() {
-  const auto period = static_cast<std::int64_t>(1e9 / options_.hz);
   const auto slow_every = std::max<std::int64_t>(1, std::llround(options_.hz / options_.slow_hz));
-  const std::int64_t t0 = now_ns();
   FastReading fast;
   SlowReading slow;
-  for (std::int64_t i = 0; !stop_; ++i) {
-    const std::int64_t now = now_ns();
+  const GridResult grid = run_on_grid(options_.hz, stop_, [&](std::int64_t k, double t) {
     if (series_.t.size() == series_.t.capacity()) {
       truncated_ = true;
-      break;
+      return false;
     }
-    const double t = static_cast<double>(now - t0) * 1e-9;
     if (!reader_.read_fast(fast)) {
       exit_t_ = t;
-      break;
+      return false;
     }
     series_.t.push_back(t);
     series_.rss_bytes.push_back(fast.rss_bytes);
     series_.cpu_ns.push_back(fast.cpu_ns);
-    if (i % slow_every == 0 && series_.slow_t.size() < series_.slow_t.capacity() &&
+    if (k % slow_every == 0 && series_.slow_t.size() < series_.slow_t.capacity() &&
         reader_.read_slow(slow)) {
       series_.slow_t.push_back(t);
       series_.threads.push_back(slow.threads);
@@ -84,20 +67,12 @@ void Sampler::run() {
       series_.involuntary_switches.push_back(slow.involuntary_switches);
       hwm_bytes_ = std::max(hwm_bytes_, slow.hwm_bytes);
     }
-    // The next deadline on the grid t0 + k * period; ones already passed are missed.
-    std::int64_t next = i + 1;
-    const std::int64_t after = now_ns();
-    if (t0 + next * period <= after) {
-      const std::int64_t due = (after - t0) / period + 1;
-      missed_ += static_cast<std::uint64_t>(due - next);
-      next = due;
-    }
-    i = next - 1;
-    sleep_until_ns(t0 + next * period);
-  }
+    return true;
+  });
+  missed_ = grid.missed;
+  duration_s_ = grid.duration_s;
   // The kernel's own peak, which sampling alone can miss, while it can still be read.
   if (exit_t_ < 0 && reader_.read_slow(slow)) hwm_bytes_ = std::max(hwm_bytes_, slow.hwm_bytes);
-  duration_s_ = static_cast<double>(now_ns() - t0) * 1e-9;
 }
 
 }  // namespace perfkit

@@ -1,8 +1,10 @@
 """perfkit.Sampler against children that do known things."""
+import os
 import subprocess
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -118,3 +120,112 @@ def test_the_gil_is_free_while_it_samples(spawn):
 def test_bad_rates_are_value_errors():
     with pytest.raises(ValueError):
         perfkit.Sampler(1, hz=0)
+
+
+def tree_root(spawn, script):
+    """A shell in its own session running `script` (its children stay in the
+    session, so teardown kills them all); returns once the shell has started."""
+    root = spawn(["/bin/sh", "-c", script], start_new_session=True)
+    time.sleep(0.05)
+    return root
+
+
+HOLD_50MB = (f"{PY} -c 'import time; b = bytearray(50 << 20); print(flush=True); "
+             "time.sleep(3600)'")
+
+
+def test_descendants_are_counted_when_asked(spawn):
+    root = tree_root(spawn, " ".join([HOLD_50MB + " &"] * 4) + " wait")
+    psutil_root = psutil.Process(root.pid)
+    deadline = time.monotonic() + 10
+    while len(psutil_root.children()) < 4 or any(
+            c.memory_info().rss < 50 << 20 for c in psutil_root.children()):
+        assert time.monotonic() < deadline, "the four children did not fill their memory"
+        time.sleep(0.05)
+    with perfkit.Sampler(root.pid, hz=50, children=True, tree_hz=5) as s:
+        time.sleep(0.5)
+    summary = s.summary()
+    assert summary["tree_procs_max"] == 5
+    assert summary["tree_peak_pss_bytes"] >= 4 * (50 << 20)
+    assert summary["tree_peak_uss_bytes"] >= 4 * (50 << 20)
+    assert summary["peak_rss_bytes"] < 20 << 20  # the shell alone
+    # Without children=True the tree is not sampled at all.
+    with perfkit.Sampler(root.pid, hz=50) as alone:
+        time.sleep(0.1)
+    assert "tree_peak_pss_bytes" not in alone.summary()
+
+
+def test_a_tree_of_sleeps_weighs_less_in_pss_than_summed_rss(spawn):
+    # Twenty copies of one program share its text and libc's: RSS counts those
+    # pages twenty times, PSS once in all.
+    root = tree_root(spawn, " ".join(["/bin/sleep 3600 &"] * 20) + " wait")
+    deadline = time.monotonic() + 10
+    while len(psutil.Process(root.pid).children()) < 20:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with perfkit.Sampler(root.pid, hz=10, children=True, tree_hz=10) as s:
+        time.sleep(0.3)
+    summary = s.summary()
+    assert summary["tree_procs_max"] == 21
+    assert summary["tree_peak_pss_bytes"] < 0.8 * summary["tree_peak_rss_sum_bytes"], summary
+
+
+def test_tree_cpu_keeps_children_that_were_reaped_between_walks(spawn):
+    # Burners of 0.2 s each, one after another: at 2 walks a second most are
+    # born and reaped between two walks. Their CPU reaches the tree through
+    # the shell's cutime; without it the tree would read about the shell's own.
+    burn = f"{PY} -c 'import time\ne = time.time() + 0.2\nwhile time.time() < e: pass'"
+    root = tree_root(spawn, f"while :; do {burn}; done")
+    with perfkit.Sampler(root.pid, hz=20, children=True, pss=False, tree_hz=2) as s:
+        time.sleep(2.5)
+    summary = s.summary()
+    assert summary["cpu_mean_percent"] < 5, summary  # the shell itself only waits
+    assert summary["tree_cpu_mean_percent"] > 30, summary
+    # The tree's CPU never runs backwards by more than a reap's rounding to ticks.
+    cpu = s.series()["tree_cpu_ns"].astype(float)
+    assert (cpu[1:] - cpu[:-1]).min() > -20e6
+
+
+def test_pss_of_one_process_when_asked(spawn):
+    child = python_child(spawn, """
+        block = bytearray(100 << 20)
+        print("ready", flush=True)
+        import time
+        time.sleep(3600)
+    """)
+    with perfkit.Sampler(child.pid, hz=20, pss=True, tree_hz=10) as s:
+        time.sleep(0.3)
+    summary = s.summary()
+    assert summary["peak_pss_bytes"] >= 100 << 20
+    assert summary["peak_uss_bytes"] >= 100 << 20
+    assert summary["peak_uss_bytes"] <= summary["peak_pss_bytes"] <= summary["peak_rss_bytes"]
+    assert "tree_procs_max" not in summary
+
+
+NOBODY_SAMPLES = """
+import sys, perfkit
+pid = int(sys.argv[1])
+with perfkit.Sampler(pid, hz=10) as s:
+    pass  # the first sample is taken however soon it stops
+print("rss", s.summary()["samples"] > 0, s.series()["open_fds"][-1])
+try:
+    perfkit.Sampler(pid, pss=True)
+except PermissionError as e:
+    print("PermissionError", e)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_a_process_the_caller_may_not_read_raises_permission_error(spawn):
+    # As nobody, a root process's statm and CPU clock may be read but not its
+    # fds or its smaps_rollup (that needs the right to ptrace it).
+    child = spawn(["/bin/sleep", "3600.125"])
+    time.sleep(0.05)
+    out = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", PY, "-c",
+         NOBODY_SAMPLES, str(child.pid)],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(perfkit.__file__).parent.parent)})
+    assert out.returncode == 0, out.stderr
+    assert "rss True -1" in out.stdout, out.stdout
+    assert "PermissionError" in out.stdout and "smaps_rollup" in out.stdout, out.stdout

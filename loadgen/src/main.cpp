@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sleep", "cpu", "mem", "tree", "exec"}))
       ->capture_default_str();
   run->add_option("--json", o.json_path, "Write the summary as JSON to FILE ('-' = stdout)");
+  run->add_option("--ready-file", o.ready_file,
+                  "Create FILE once the load first stands at --count live children (or every "
+                  "start is done): the moment a harness may begin measuring");
   run->add_option("--spawner", spawner,
                   "clone (sleep only: clone(CLONE_VM), no exec), zygote (a forking helper), "
                   "spawn (posix_spawn of the helper per child), or auto: clone for sleep, "

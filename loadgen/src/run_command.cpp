@@ -104,6 +104,29 @@ class ProgressLine {
   bool dirty_ = false;
 };
 
+// Writes the ready file the first time the load stands at `count` live
+// children or every start of the schedule is done (a ramp never stands).
+class ReadyFile {
+ public:
+  ReadyFile(std::ostream& err, std::string path, std::size_t count, std::size_t asked)
+      : err_(err), path_(std::move(path)), count_(count), asked_(asked) {}
+  void operator()(const Progress& p) {
+    if (done_ || path_.empty() || (p.live < count_ && p.spawned + p.failed < asked_)) return;
+    done_ = true;
+    try {  // the load goes on; the harness waiting for the file times out and says so
+      write_json_atomically(path_, {{"elapsed_s", p.elapsed_s}, {"live", p.live}});
+    } catch (const std::exception& e) {
+      fmt::print(err_, "loadgen: could not write --ready-file {}: {}\n", path_, e.what());
+    }
+  }
+
+ private:
+  std::ostream& err_;
+  std::string path_;
+  std::size_t count_, asked_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 std::string default_helper_path() {
@@ -127,11 +150,13 @@ int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err
                o.run.helper_path, std::strerror(errno));
     return 1;
   }
-  if (!o.json_path.empty() && o.json_path != "-") {
-    // Found out now, not after the whole run.
-    const auto dir = std::filesystem::absolute(o.json_path).parent_path();
+  // Paths we will write are checked now, not after the whole run.
+  for (const auto& [flag, path] :
+       {std::pair{"--json", o.json_path}, {"--ready-file", o.ready_file}}) {
+    if (path.empty() || path == "-") continue;
+    const auto dir = std::filesystem::absolute(path).parent_path();
     if (::access(dir.c_str(), W_OK) != 0) {
-      fmt::print(err, "loadgen: cannot write --json {}: {} ({})\n", o.json_path, dir.string(),
+      fmt::print(err, "loadgen: cannot write {} {}: {} ({})\n", flag, path, dir.string(),
                  std::strerror(errno));
       return 1;
     }
@@ -152,8 +177,12 @@ int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err
   Summary summary;
   try {
     StopSignals signals;
-    ProgressLine progress(err, o.progress, schedule.children.size());
-    summary = run_load(o.run, schedule, &g_stop, std::ref(progress));
+    ProgressLine line(err, o.progress, schedule.children.size());
+    ReadyFile ready(err, o.ready_file, o.run.profile.count, schedule.children.size());
+    summary = run_load(o.run, schedule, &g_stop, [&](const Progress& p) {
+      ready(p);
+      line(p);
+    });
   } catch (const std::exception& e) {  // e.g. the zygote could not be started
     fmt::print(err, "loadgen: {}\n", e.what());
     return 1;

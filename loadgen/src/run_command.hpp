@@ -12,6 +12,9 @@ namespace loadgen {
 struct RunCommandOptions {
   RunOptions run;
   std::string json_path;  // "" = none, "-" = stdout
+  // Created once the load first stands at its full count (or every start is
+  // done), so a harness knows when to begin measuring.
+  std::string ready_file;
   bool dry_run = false;   // print the plan and the limits check, spawn nothing
   bool progress = true;
 };

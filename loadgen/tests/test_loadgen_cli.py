@@ -120,6 +120,13 @@ def test_unwritable_json_path_is_refused_before_spawning(bin_dir, tmp_path):
     assert "spawned" not in r.stdout
 
 
+def test_unwritable_ready_file_is_refused_before_spawning(bin_dir, tmp_path):
+    r = run_loadgen(bin_dir, "run", "--ready-file", tmp_path / "no" / "dir" / "ready")
+    assert r.returncode == 1
+    assert "cannot write --ready-file" in r.stderr
+    assert "spawned" not in r.stdout
+
+
 def test_dry_run_prints_the_plan_and_spawns_nothing(bin_dir):
     r = run_loadgen(bin_dir, "run", "--profile", "churn", "--count", "10", "--duration", "2",
                     "--dry-run")
@@ -198,3 +205,15 @@ def test_progress_line_is_printed_while_it_runs(loadgen):
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert "loadgen" in err and "spawned 20/20" in err  # not a tty: one line every 5 s
+
+
+@pytest.mark.parametrize("profile", ["steady", "churn"])
+def test_the_ready_file_appears_once_the_load_stands(loadgen, tmp_path, profile):
+    ready = tmp_path / "ready.json"
+    p = loadgen("--count", 300, "--profile", profile, "--duration", 3600, "--ready-file", ready,
+                "--churn-life-min", 5, "--churn-life-max", 10)
+    assert wait_until(lambda: ready.exists() or p.poll() is not None, timeout=20), "no ready file"
+    assert p.poll() is None
+    # By then the full count lives: loadgen and its 300 children, at least.
+    assert json.loads(ready.read_text())["live"] >= 300
+    assert session_members(p.pid)[0] >= 1 + 300

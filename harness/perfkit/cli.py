@@ -1,0 +1,83 @@
+"""perfkit's command line. Exit status: 0 done, 1 the run failed, 2 bad
+arguments or a bad scenario, 128+N interrupted by signal N (nothing left
+running, no run file written)."""
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="python3 -m perfkit",
+        description="Measures a daemon's speed and size and keeps them from regressing.")
+    p.add_argument("--version", action="version", version=f"perfkit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run = sub.add_parser(
+        "run", help="run a scenario and write one perfkit.run/1 file",
+        description="Starts the system under test, waits until it is ready, samples its RSS "
+                    "and CPU through every phase (each with its load and benchmarks), stops "
+                    "everything (also on Ctrl-C or failure) and writes one run file.")
+    run.add_argument("scenario", type=Path, help="a scenario TOML file (see harness/scenarios/)")
+    run.add_argument("-o", "--output", type=Path, help="the run file to write (required but with --check)")
+    run.add_argument("--build-dir", type=Path, default=Path("build"),
+                     help="where the build put bin/ (for {bin}, loadgen) and its compiler "
+                          "(for the machine fingerprint); default: build")
+    run.add_argument("--series", type=Path,
+                     help="also write every sample, as NumPy arrays (.npz), for plots")
+    run.add_argument("--check", action="store_true",
+                     help="only read and check the scenario; start nothing")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    return p
+
+
+# What the runner imports beyond the standard library, and Debian's package of each.
+_NEEDS = {"numpy": "python3-numpy", "psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+
+
+def _missing_modules():
+    import importlib.util
+    return [pkg for mod, pkg in _NEEDS.items() if importlib.util.find_spec(mod) is None]
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.check and args.output is None:
+        parser.error("run: -o/--output is required (or --check)")
+    missing = _missing_modules()
+    if missing:
+        print(f"perfkit: {sys.executable} lacks {', '.join(missing)}: run it with /usr/bin/python3, "
+              f"or apt-get install {' '.join(missing)}", file=sys.stderr)
+        return 2
+    from . import runfile, scenario
+    try:
+        sc = scenario.load(args.scenario)
+    except scenario.ScenarioError as e:
+        print(f"perfkit: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.scenario}: scenario {sc.name!r}, {len(sc.phases)} phases: "
+              + ", ".join(p.name for p in sc.phases))
+        return 0
+    if not args.output.parent.resolve().is_dir():
+        print(f"perfkit: cannot write {args.output}: no directory {args.output.parent}",
+              file=sys.stderr)
+        return 2
+    from .runner import Interrupted, Progress, RunError, run_scenario
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        run = run_scenario(sc, build_dir=args.build_dir, repo=repo,
+                           progress=Progress(quiet=args.quiet), series_path=args.series)
+    except (RunError, scenario.ScenarioError, OSError, ValueError) as e:
+        print(f"perfkit: {sc.name}: {e}", file=sys.stderr)
+        return 1
+    except Interrupted as e:
+        print(f"perfkit: {sc.name}: {e}; every process stopped, no run file written",
+              file=sys.stderr)
+        return 128 + e.signum
+    runfile.write_run(run, args.output)
+    if not args.quiet:
+        print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics)", file=sys.stderr)
+    return 0

@@ -1,0 +1,356 @@
+"""Runs a scenario: starts the system under test, waits until it is ready,
+samples it through every phase (each with its load and benchmarks), stops
+everything, also on Ctrl-C and on failure, and returns one perfkit.run/1."""
+import contextlib
+import math
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import importers, runfile
+from .processes import Children, wait_for
+from .sampler import Sampler
+from .scenario import BENCH_FORMATS, Placeholders, expand
+
+
+class RunError(RuntimeError):
+    """The scenario ran but failed: not ready in time, a crash, a failed benchmark."""
+
+
+class Interrupted(BaseException):
+    """SIGINT, SIGTERM or SIGHUP: everything is stopped, no run file is written."""
+
+    def __init__(self, signum):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class Progress:
+    """One line per step on stderr; on a terminal, a live count within a phase."""
+
+    def __init__(self, stream=sys.stderr, quiet=False):
+        self.stream, self.quiet = stream, quiet
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._open = False
+
+    def say(self, text):
+        if self.quiet:
+            return
+        if self._open:
+            self.stream.write("\n")
+            self._open = False
+        self.stream.write(f"perfkit: {text}\n")
+        self.stream.flush()
+
+    def tick(self, text):
+        if self.quiet or not self.tty:
+            return
+        self.stream.write(f"\rperfkit:   {text}   ")
+        self.stream.flush()
+        self._open = True
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread."""
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _signals_ignored():
+    """Cleanup runs to its end: a second Ctrl-C must not leave children behind."""
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _ready_probe(ready, values):
+    """A function that is true once the SUT is ready, as the scenario says."""
+    import socket
+
+    checks = []
+    if ready.file:
+        path = Path(ready.file.format_map(values))
+        checks.append(path.exists)
+    if ready.socket:
+        path = ready.socket.format_map(values)
+
+        def unix_accepts():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                try:
+                    s.connect(path)
+                    return True
+                except OSError:
+                    return False
+        checks.append(unix_accepts)
+    if ready.tcp:
+        host, _, port = ready.tcp.format_map(values).rpartition(":")
+
+        def tcp_accepts():
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        checks.append(tcp_accepts)
+    return lambda: all(c() for c in checks)
+
+
+class _Run:
+    def __init__(self, scenario, build_dir, repo, progress):
+        self.s, self.progress = scenario, progress
+        self.build_dir, self.repo = Path(build_dir).resolve(), Path(repo).resolve()
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"perfkit-{scenario.name}-"))
+        self.values = Placeholders(tmp=str(self.tmp), bin=str(self.build_dir / "bin"),
+                                   repo=str(self.repo))
+        self.children = Children(self.tmp)
+        self.metrics, self.windows = [], []
+        self.sut = self.sampler = None
+        self.t0 = 0.0
+
+    def now(self):
+        return time.monotonic() - self.t0
+
+    def check_sut(self, during):
+        if not self.sut.running():
+            raise RunError(f"the system under test exited (status {self.sut.popen.returncode}) "
+                           f"{during}; the end of its output:\n{self.sut.log_tail()}")
+
+    def start_sut(self):
+        sut = self.s.sut
+        argv = expand(sut.command, self.values)
+        if not shutil.which(argv[0]):
+            raise RunError(f"sut.command: {argv[0]!r} is not found or not executable")
+        self.progress.say(f"{self.s.name}: starting {shlex.join(argv)}")
+        started = time.monotonic()
+        self.sut = self.children.start("sut", argv, env=sut.env)
+        probe = _ready_probe(sut.ready, self.values)
+        if not wait_for(probe, sut.ready.timeout_s, alive=self.sut.running):
+            self.check_sut("before it was ready")
+            raise RunError(f"the system under test was not ready within {sut.ready.timeout_s} s "
+                           f"(sut.ready); the end of its output:\n{self.sut.log_tail()}")
+        time.sleep(sut.ready.delay_s)
+        self.check_sut("before it was ready")
+        self.progress.say(f"{self.s.name}: ready in {time.monotonic() - started:.2f} s "
+                          f"(pid {self.sut.pid})")
+
+    def start_sampler(self):
+        sm = self.s.sampling
+        planned = sum(p.seconds for p in self.s.phases)
+        self.sampler = Sampler(self.sut.pid, hz=sm.hz, children=sm.children, pss=sm.pss,
+                               tree_hz=sm.tree_hz, max_seconds=max(3600.0, 2 * planned + 600))
+        self.t0 = time.monotonic()
+        self.sampler.start()
+
+    def start_load(self, phase):
+        """loadgen run with the phase's options, held until the phase ends."""
+        ready = self.tmp / f"{phase.name}.loadgen-ready.json"
+        summary = self.tmp / f"{phase.name}.loadgen.json"
+        argv = [self.build_dir / "bin" / "loadgen", "run", "--quiet", "--duration", "1e9",
+                "--ready-file", ready, "--json", summary]
+        for key, value in phase.load.items():
+            argv += [f"--{key.replace('_', '-')}", value]
+        load = self.children.start(f"{phase.name}.loadgen", argv)
+        started = time.monotonic()
+        if not wait_for(ready.exists, phase.load_ready_timeout_s,
+                        alive=lambda: load.running() and self.sut.running()):
+            self.check_sut(f"while the load of phase {phase.name} came up")
+            raise RunError(f"phase {phase.name}: the load was not up within "
+                           f"{phase.load_ready_timeout_s} s; loadgen said:\n{load.log_tail()}")
+        self.progress.say(f"  load up: {phase.load['count']} processes in "
+                          f"{time.monotonic() - started:.2f} s")
+        return load, summary
+
+    def stop_load(self, phase, load, summary):
+        status = self.children.stop(load, signal.SIGTERM, timeout_s=60)
+        # Stopped by our SIGTERM (128 + 15) is how a held load ends.
+        if status not in (0, 128 + signal.SIGTERM, -signal.SIGTERM) or not summary.exists():
+            raise RunError(f"phase {phase.name}: loadgen ended with status {status}:\n"
+                           f"{load.log_tail()}")
+        self.metrics += importers.from_loadgen([summary], prefix=f"{phase.name}.loadgen")
+
+    def run_benchmark(self, phase, bench):
+        prefix = f"{phase.name}.{bench.name}"
+        out = self.tmp / f"{prefix}.json"
+        values = Placeholders(self.values, out=str(out), repetitions=str(bench.repetitions))
+        argv = expand(bench.command, values)
+        if not shutil.which(argv[0]):
+            raise RunError(f"benchmark {prefix}: {argv[0]!r} is not found or not executable")
+        by_tool = BENCH_FORMATS[bench.format] == "tool"
+        walls, texts = [], []
+        for rep in range(1 if by_tool else bench.repetitions):
+            self.progress.say(f"  benchmark {bench.name}"
+                              + ("" if by_tool else f" ({rep + 1}/{bench.repetitions})"))
+            started = time.monotonic()
+            child = self.children.start(prefix, argv)
+            try:
+                child.popen.wait(timeout=bench.timeout_s)
+            except Exception:
+                self.children.stop(child)
+                raise
+            walls.append(time.monotonic() - started)
+            status = self.children.stop(child)
+            if status != 0:
+                raise RunError(f"benchmark {prefix} failed with status {status}:\n"
+                               f"{child.log_tail()}")
+            texts.append(child.log_path.read_text(errors="replace"))
+            self.check_sut(f"during benchmark {prefix}")
+        if bench.format == "google-benchmark":
+            self.metrics += importers.from_google_benchmark(out, prefix)
+        elif bench.format == "hyperfine":
+            self.metrics += importers.from_hyperfine(out, prefix)
+        elif bench.format == "redis-benchmark":
+            self.metrics += importers.from_redis_benchmark(texts, prefix)
+        else:
+            self.metrics.append(runfile.metric(f"{prefix}.seconds", "s", "lower", walls))
+
+    def run_phase(self, index, phase):
+        n = len(self.s.phases)
+        self.progress.say(f"[{index + 1}/{n}] phase {phase.name}"
+                          + (f" ({phase.seconds:g} s)" if phase.seconds else ""))
+        load = self.start_load(phase) if phase.load else None
+        command = None
+        if phase.command:
+            argv = expand(phase.command, self.values)
+            if not shutil.which(argv[0]):
+                raise RunError(f"phase {phase.name}: {argv[0]!r} is not found or not executable")
+            command = self.children.start(f"{phase.name}.command", argv)
+        start = self.now()
+        for bench in phase.benchmarks:
+            self.run_benchmark(phase, bench)
+        if phase.until == "exit":
+            limit = phase.seconds or math.inf
+            while command.running() and self.now() - start < limit:
+                self.check_sut(f"during phase {phase.name}")
+                self.progress.tick(f"{self.now() - start:6.1f} s, waiting for "
+                                   f"{Path(phase.command[0]).name} to finish")
+                time.sleep(0.05)
+            if command.running():
+                raise RunError(f"phase {phase.name}: its command ran past {phase.seconds:g} s")
+        else:
+            while self.now() - start < phase.seconds:
+                self.check_sut(f"during phase {phase.name}")
+                self.progress.tick(f"{self.now() - start:6.1f} / {phase.seconds:g} s")
+                time.sleep(min(0.1, max(0.0, phase.seconds - (self.now() - start))))
+        end = self.now()
+        self.check_sut(f"during phase {phase.name}")
+        self.windows.append({"name": phase.name, "start_s": start, "end_s": end})
+        if command:
+            exited = not command.running()
+            status = self.children.stop(command)
+            if exited and status != 0:
+                raise RunError(f"phase {phase.name}: its command failed with status {status}:\n"
+                               f"{command.log_tail()}")
+            if phase.until == "exit":
+                self.metrics.append(runfile.metric(f"{phase.name}.command_seconds", "s", "lower",
+                                                   [end - start]))
+        if load:
+            self.stop_load(phase, *load)
+
+    def sut_metrics(self):
+        """Per phase, the SUT's figures over the phase's window."""
+        out = []
+        for w in self.windows:
+            s = self.sampler.summary(w["start_s"], w["end_s"])
+            if s["samples"] == 0:
+                self.progress.say(f"phase {w['name']}: too short to hold a sample; no SUT figures")
+                continue
+            p = f"{w['name']}.sut"
+            for key, unit in [("peak_rss_bytes", "bytes"), ("mean_rss_bytes", "bytes"),
+                              ("p95_rss_bytes", "bytes"), ("cpu_mean_percent", "percent"),
+                              ("cpu_max_percent", "percent"), ("tree_peak_pss_bytes", "bytes"),
+                              ("tree_mean_pss_bytes", "bytes"), ("tree_cpu_mean_percent", "percent"),
+                              ("tree_cpu_max_percent", "percent"), ("peak_pss_bytes", "bytes"),
+                              ("mean_pss_bytes", "bytes"), ("peak_uss_bytes", "bytes")]:
+                if key in s and (not key.startswith("tree_") or s["tree_samples"]):
+                    out.append(runfile.metric(f"{p}.{key}", unit, "lower", [s[key]]))
+            w["summary"] = s
+        whole = self.sampler.summary()
+        out.append(runfile.metric("run.sut.hwm_bytes", "bytes", "lower", [whole["hwm_bytes"]]))
+        return out, whole
+
+    def stop_sut(self):
+        sut = self.s.sut
+        status = self.children.stop(self.sut, sut.stop_signal, sut.stop_timeout_s)
+        self.progress.say(f"{self.s.name}: stopped (status {status})")
+
+    def table(self, whole):
+        rows = [("phase", "seconds", "RSS peak", "RSS mean", "CPU mean", "CPU max")]
+        tree = self.s.sampling.children
+        if tree:
+            rows[0] += ("tree PSS peak", "tree CPU mean")
+        for w in self.windows:
+            s = w.get("summary")
+            if not s:
+                continue
+            row = (w["name"], f"{w['end_s'] - w['start_s']:.1f}", _mb(s["peak_rss_bytes"]),
+                   _mb(s["mean_rss_bytes"]), f"{s['cpu_mean_percent']:.1f} %",
+                   f"{s['cpu_max_percent']:.1f} %")
+            if tree:
+                row += (_mb(s.get("tree_peak_pss_bytes", 0)),
+                        f"{s.get('tree_cpu_mean_percent', 0):.1f} %")
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in
+                           enumerate(zip(r, widths))) for r in rows]
+        lines.append(f"samples {whole['samples']} at {self.s.sampling.hz:g} Hz, missed "
+                     f"{whole['missed']}; VmHWM {_mb(whole['hwm_bytes'])}")
+        return "\n".join(lines)
+
+
+def _mb(n):
+    return f"{n / 1e6:.1f} MB"
+
+
+def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None):
+    """Runs `scenario` (a scenario.Scenario) and returns the perfkit.run/1 dict.
+    Raises RunError on failure and Interrupted on SIGINT/SIGTERM/SIGHUP; either
+    way every process it started is gone when it returns."""
+    progress = progress or Progress()
+    r = _Run(scenario, build_dir, repo, progress)
+    ok = False
+    try:
+        with _signals_raise():
+            r.start_sut()
+            r.start_sampler()
+            for i, phase in enumerate(scenario.phases):
+                r.run_phase(i, phase)
+            r.sampler.stop()
+            sut_metrics, whole = r.sut_metrics()
+            r.stop_sut()
+        run = runfile.new_run(build_dir=build_dir, repo=repo, scenario=scenario.name)
+        run["phases"] = [{k: w[k] for k in ("name", "start_s", "end_s")} for w in r.windows]
+        runfile.add_metrics(run, sut_metrics + r.metrics)
+        if series_path:
+            np.savez_compressed(series_path, **r.sampler.series())
+        progress.say("done\n" + r.table(whole))
+        ok = True
+        return run
+    finally:
+        with _signals_ignored():
+            if r.sampler:
+                r.sampler.stop()
+            r.children.stop_all()
+            if ok:
+                shutil.rmtree(r.tmp, ignore_errors=True)
+            else:
+                progress.say(f"logs kept in {r.tmp}")

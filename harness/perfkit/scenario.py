@@ -1,0 +1,278 @@
+"""A scenario, read from TOML: the system under test, how to tell it is ready,
+the phases with their load, the sampling, and the benchmarks to run.
+
+    name = "redis"
+    [sut]
+    command = ["redis-server", "--port", "0", "--unixsocket", "{tmp}/redis.sock"]
+    ready = { socket = "{tmp}/redis.sock" }
+    [sampling]
+    hz = 100
+    [[phases]]
+    name = "idle"
+    seconds = 3
+    [[phases]]
+    name = "load"
+    seconds = 10
+    load = { count = 1000 }           # loadgen run --count 1000 ..., held for the phase
+    [[phases.benchmarks]]
+    name = "set-get"
+    command = ["redis-benchmark", "-s", "{tmp}/redis.sock", "--csv"]
+    format = "redis-benchmark"
+    repetitions = 3
+
+Placeholders in commands and paths: {tmp} (the run's private directory),
+{bin} (the build's binaries), {repo}; in benchmarks also {out} (a file for the
+tool's JSON) and {repetitions}. Every error names the key it is about.
+"""
+import signal
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# How each benchmark format gets its repetitions: the tool itself repeats
+# (and writes every repetition into {out}), or the runner runs it again.
+BENCH_FORMATS = {"google-benchmark": "tool", "hyperfine": "tool", "redis-benchmark": "runner",
+                 "time": "runner"}
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be run as written."""
+
+
+@dataclass
+class Ready:
+    socket: str | None = None      # a Unix socket that accepts a connection
+    tcp: str | None = None         # host:port on loopback that accepts a connection
+    file: str | None = None        # a file that exists
+    delay_s: float = 0.0           # then (or only) wait this long
+    timeout_s: float = 10.0
+
+
+@dataclass
+class Sut:
+    command: list[str]
+    ready: Ready
+    stop_signal: int = signal.SIGTERM
+    stop_timeout_s: float = 10.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Sampling:
+    hz: float = 100.0
+    children: bool = False
+    pss: bool | None = None
+    tree_hz: float = 1.0
+
+
+@dataclass
+class Benchmark:
+    name: str
+    command: list[str]
+    format: str = "time"
+    repetitions: int = 1
+    timeout_s: float = 600.0
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    load: dict | None = None          # loadgen run options, e.g. {count = 1000, kind = "sleep"}
+    load_ready_timeout_s: float = 60.0
+    command: list[str] | None = None  # a client run for the phase, stopped at its end
+    until: str = "time"               # "exit": the phase lasts until command exits
+    benchmarks: list[Benchmark] = field(default_factory=list)
+
+
+@dataclass
+class Scenario:
+    name: str
+    sut: Sut
+    phases: list[Phase]
+    sampling: Sampling = field(default_factory=Sampling)
+    description: str = ""
+    path: Path | None = None
+
+
+def _table(doc, where, required=(), optional=()):
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"{where}: expected a table, found {type(doc).__name__}")
+    unknown = set(doc) - set(required) - set(optional)
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key {sorted(unknown)[0]!r} "
+                            f"(known: {', '.join(sorted((*required, *optional)))})")
+    for key in required:
+        if key not in doc:
+            raise ScenarioError(f"{where}: {key!r} is required")
+    return doc
+
+
+def _typed(value, kind, where):
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ScenarioError(f"{where}: expected {kind.__name__}, found {value!r}")
+    return value
+
+
+def _positive(value, where, allow_zero=False):
+    value = _typed(value, float, where)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ScenarioError(f"{where}: must be {'>= 0' if allow_zero else '> 0'}, found {value}")
+    return value
+
+
+def _argv(value, where):
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(a, str) for a in value)):
+        raise ScenarioError(f"{where}: expected a non-empty list of strings (an argv)")
+    return value
+
+
+def _name(value, where):
+    value = _typed(value, str, where)
+    if not value or not all(c.isalnum() or c in "_-" for c in value):
+        raise ScenarioError(f"{where}: {value!r}: use letters, digits, '-' and '_' only")
+    return value
+
+
+def _ready(doc, where):
+    _table(doc, where, optional=("socket", "tcp", "file", "delay_s", "timeout_s"))
+    r = Ready(socket=doc.get("socket"), tcp=doc.get("tcp"), file=doc.get("file"),
+              delay_s=_positive(doc.get("delay_s", 0.0), f"{where}.delay_s", allow_zero=True),
+              timeout_s=_positive(doc.get("timeout_s", 10.0), f"{where}.timeout_s"))
+    if r.tcp is not None:
+        host, _, port = _typed(r.tcp, str, f"{where}.tcp").rpartition(":")
+        if host.strip("[]") not in LOOPBACK or not port.isdigit():
+            raise ScenarioError(f"{where}.tcp: {r.tcp!r}: must be a loopback host:port "
+                                "(load stays on this machine)")
+    if not (r.socket or r.tcp or r.file or r.delay_s):
+        raise ScenarioError(f"{where}: say how to tell it is ready: socket, tcp, file or delay_s")
+    return r
+
+
+def _benchmark(doc, where):
+    _table(doc, where, required=("name", "command"),
+           optional=("format", "repetitions", "timeout_s"))
+    b = Benchmark(name=_name(doc["name"], f"{where}.name"),
+                  command=_argv(doc["command"], f"{where}.command"),
+                  format=doc.get("format", "time"),
+                  repetitions=_typed(doc.get("repetitions", 1), int, f"{where}.repetitions"),
+                  timeout_s=_positive(doc.get("timeout_s", 600.0), f"{where}.timeout_s"))
+    if b.format not in BENCH_FORMATS:
+        raise ScenarioError(f"{where}.format: {b.format!r} is not one of "
+                            f"{', '.join(BENCH_FORMATS)}")
+    if b.repetitions < 1:
+        raise ScenarioError(f"{where}.repetitions: must be >= 1")
+    if BENCH_FORMATS[b.format] == "tool" and not any("{out}" in a for a in b.command):
+        raise ScenarioError(f"{where}.command: a {b.format} benchmark writes its JSON to {{out}}; "
+                            "the command must name it")
+    return b
+
+
+def _phase(doc, where):
+    _table(doc, where, required=("name",),
+           optional=("seconds", "load", "load_ready_timeout_s", "command", "until", "benchmarks"))
+    p = Phase(name=_name(doc["name"], f"{where}.name"),
+              seconds=_positive(doc.get("seconds", 0.0), f"{where}.seconds", allow_zero=True),
+              load=doc.get("load"),
+              load_ready_timeout_s=_positive(doc.get("load_ready_timeout_s", 60.0),
+                                             f"{where}.load_ready_timeout_s"),
+              command=_argv(doc["command"], f"{where}.command") if "command" in doc else None,
+              until=doc.get("until", "time"))
+    if p.load is not None:
+        _table(p.load, f"{where}.load", required=("count",), optional=LOADGEN_OPTIONS)
+    if p.until not in ("time", "exit"):
+        raise ScenarioError(f"{where}.until: 'time' or 'exit', found {p.until!r}")
+    if p.until == "exit" and p.command is None:
+        raise ScenarioError(f"{where}.until: 'exit' needs a command to wait for")
+    benches = doc.get("benchmarks", [])
+    if not isinstance(benches, list):
+        raise ScenarioError(f"{where}.benchmarks: expected an array of tables ([[...benchmarks]])")
+    p.benchmarks = [_benchmark(b, f"{where}.benchmarks[{i}]") for i, b in enumerate(benches)]
+    if not p.seconds and not p.benchmarks and p.until == "time":
+        raise ScenarioError(f"{where}: give it seconds, benchmarks or until = 'exit'")
+    names = [b.name for b in p.benchmarks]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"{where}.benchmarks: names repeat")
+    return p
+
+
+# `loadgen run` options a phase's load may set (besides count), as in its --help.
+LOADGEN_OPTIONS = ("count", "profile", "rate", "kind", "spawner", "cpu_share", "mem_bytes",
+                   "tree_depth", "tree_fanout", "burst_size", "burst_interval", "spike_base",
+                   "churn_life_min", "churn_life_max", "seed")
+
+
+def parse(doc, path=None):
+    """A Scenario from the TOML document (a dict); raises ScenarioError."""
+    _table(doc, "scenario", required=("name", "sut", "phases"),
+           optional=("description", "sampling"))
+    sut = _table(doc["sut"], "sut", required=("command", "ready"),
+                 optional=("stop_signal", "stop_timeout_s", "env"))
+    stop_signal = sut.get("stop_signal", "SIGTERM")
+    try:
+        stop_signal = signal.Signals[stop_signal] if isinstance(stop_signal, str) else None
+    except KeyError:
+        stop_signal = None
+    if stop_signal is None:
+        raise ScenarioError(f"sut.stop_signal: {sut.get('stop_signal')!r} is not a signal name")
+    env = sut.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise ScenarioError("sut.env: expected a table of strings")
+    sampling = _table(doc.get("sampling", {}), "sampling",
+                      optional=("hz", "children", "pss", "tree_hz"))
+    s = Sampling(hz=_positive(sampling.get("hz", 100.0), "sampling.hz"),
+                 children=_typed(sampling.get("children", False), bool, "sampling.children"),
+                 pss=(_typed(sampling["pss"], bool, "sampling.pss") if "pss" in sampling
+                      else None),
+                 tree_hz=_positive(sampling.get("tree_hz", 1.0), "sampling.tree_hz"))
+    if not 1 <= s.hz <= 10_000:
+        raise ScenarioError(f"sampling.hz: must be in [1, 10000], found {s.hz}")
+    phases = doc["phases"]
+    if not isinstance(phases, list) or not phases:
+        raise ScenarioError("phases: expected at least one [[phases]] table")
+    scenario = Scenario(
+        name=_name(doc["name"], "name"),
+        description=_typed(doc.get("description", ""), str, "description"),
+        sut=Sut(command=_argv(sut["command"], "sut.command"),
+                ready=_ready(sut["ready"], "sut.ready"), stop_signal=stop_signal,
+                stop_timeout_s=_positive(sut.get("stop_timeout_s", 10.0), "sut.stop_timeout_s"),
+                env=env),
+        sampling=s,
+        phases=[_phase(p, f"phases[{i}]") for i, p in enumerate(phases)],
+        path=Path(path) if path else None)
+    names = [p.name for p in scenario.phases]
+    if len(set(names)) != len(names):
+        raise ScenarioError("phases: names repeat")
+    return scenario
+
+
+def load(path):
+    """Reads and checks a scenario file; raises ScenarioError (with the path)."""
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except OSError as e:
+        raise ScenarioError(f"{path}: {e.strerror}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: not TOML: {e}") from e
+    try:
+        return parse(doc, path)
+    except ScenarioError as e:
+        raise ScenarioError(f"{path}: {e}") from None
+
+
+class Placeholders(dict):
+    """str.format_map values that name the unknown placeholder when one is used."""
+
+    def __missing__(self, key):
+        raise ScenarioError(f"unknown placeholder {{{key}}} (known: "
+                            f"{', '.join('{' + k + '}' for k in sorted(self))})")
+
+
+def expand(args, values):
+    return [a.format_map(values) for a in args]

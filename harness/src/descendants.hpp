@@ -1,0 +1,34 @@
+#pragma once
+// Finds a process's descendants through /proc/PID/task/TID/children: the
+// kernel's own lists, one small file per thread, instead of a scan of all of
+// /proc (3.1 ms against psutil's 179 ms for 5,000 children, MEASURED.md).
+
+#include <sys/types.h>
+
+#include <vector>
+
+#include "pid_directory.hpp"
+#include "procmon/unique_fd.hpp"
+
+namespace perfkit {
+
+class DescendantFinder {
+ public:
+  // proc_fd: an open /proc directory, kept by the caller.
+  explicit DescendantFinder(int proc_fd);
+
+  // Replaces `out` with root followed by every descendant, breadth first.
+  // A process that exits during the walk is skipped with its subtree (its
+  // children are reparented, so they leave the tree). Returns false if root
+  // itself could not be listed.
+  bool find(pid_t root, std::vector<pid_t>& out);
+
+ private:
+  bool add_children(pid_t pid, std::vector<pid_t>& out);
+
+  int proc_fd_;
+  procmond::PidDirectory tasks_;  // retargeted at each process's task/ dir
+  std::vector<char> buf_;         // one children file; grows for a wide tree
+};
+
+}  // namespace perfkit

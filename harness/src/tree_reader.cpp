@@ -1,0 +1,110 @@
+#include "tree_reader.hpp"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <system_error>
+
+#include "proc_parsers.hpp"
+
+namespace perfkit {
+namespace {
+
+// The number of kB after `key` in smaps_rollup, in bytes; 0 when absent.
+std::uint64_t kb_field(std::string_view text, std::string_view key) {
+  const auto at = text.find(key);
+  if (at == std::string_view::npos) return 0;
+  return std::strtoull(text.data() + at + key.size(), nullptr, 10) * 1024;
+}
+
+}  // namespace
+
+TreeReader::TreeReader(pid_t root, bool children, bool pss)
+    : root_(root),
+      children_(children),
+      pss_(pss),
+      page_size_(::sysconf(_SC_PAGESIZE)),
+      ticks_per_s_(::sysconf(_SC_CLK_TCK)),
+      proc_(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+      finder_(proc_.get()) {
+  if (!proc_) throw std::system_error(errno, std::generic_category(), "/proc");
+  if (root <= 0) throw std::system_error(ESRCH, std::generic_category(), "pid");
+  members_.reserve(1024);
+  // Opening the files a read needs tells no such process from no permission.
+  std::size_t size = 0;
+  if (!read_file(root, pss ? "smaps_rollup" : "statm", size)) {
+    const int err = errno == ENOENT ? ESRCH : errno;
+    throw std::system_error(err, std::generic_category(),
+                            "/proc/" + std::to_string(root) + (pss ? "/smaps_rollup" : "/statm"));
+  }
+  TreeReading probe;
+  if (!read(probe)) throw std::system_error(ESRCH, std::generic_category(), "exited");
+}
+
+bool TreeReader::read_file(pid_t pid, const char* file, std::size_t& size) {
+  char path[48];
+  std::snprintf(path, sizeof path, "%d/%s", pid, file);
+  procmon::UniqueFd fd(::openat(proc_.get(), path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  const ssize_t n = ::read(fd.get(), buf_.data(), buf_.size() - 1);
+  if (n < 0) return false;
+  size = static_cast<std::size_t>(n);
+  buf_[size] = '\0';
+  return true;
+}
+
+bool TreeReader::read(TreeReading& out) {
+  out = TreeReading{};
+  if (children_) {
+    if (!finder_.find(root_, members_)) return false;
+  } else {
+    members_.assign(1, root_);
+  }
+  // The root's memory gone means it exited; a descendant's, that it left.
+  if (!read_member(root_, out)) return false;
+  for (std::size_t i = 1; i < members_.size(); ++i) read_member(members_[i], out);
+  return true;
+}
+
+bool TreeReader::read_member(pid_t pid, TreeReading& out) {
+  // CPU first: a zombie child still has its CPU clock until it is reaped,
+  // when its time moves into the parent's cutime.
+  clockid_t clock;
+  timespec cpu;
+  if (::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &cpu) != 0) return false;
+  std::uint64_t cpu_ns = static_cast<std::uint64_t>(cpu.tv_sec) * 1'000'000'000u +
+                         static_cast<std::uint64_t>(cpu.tv_nsec);
+  std::size_t n = 0;
+  // Reaped children's CPU belongs to the tree; for one process alone it does not.
+  if (children_ && read_file(pid, "stat", n)) {
+    procmond::StatFields stat;
+    if (procmond::parse_stat({buf_.data(), n}, stat))
+      cpu_ns +=
+          (stat.cutime + stat.cstime) * 1'000'000'000u / static_cast<std::uint64_t>(ticks_per_s_);
+  }
+  out.cpu_ns += cpu_ns;
+
+  std::uint64_t rss = 0;
+  if (pss_) {
+    if (!read_file(pid, "smaps_rollup", n) || n == 0) return false;  // empty for a zombie
+    const std::string_view text(buf_.data(), n);
+    rss = kb_field(text, "\nRss:");
+    out.pss_bytes += kb_field(text, "\nPss:");
+    out.uss_bytes += kb_field(text, "\nPrivate_Clean:") + kb_field(text, "\nPrivate_Dirty:");
+  } else {
+    if (!read_file(pid, "statm", n)) return false;
+    char* end = nullptr;
+    if (std::strtoull(buf_.data(), &end, 10) == 0) return false;  // a zombie: no memory
+    rss = std::strtoull(end, nullptr, 10) * static_cast<std::uint64_t>(page_size_);
+  }
+  out.procs += 1;
+  out.rss_sum_bytes += rss;
+  return true;
+}
+
+}  // namespace perfkit

@@ -1,0 +1,61 @@
+#include "tree_sampler.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "deadline_grid.hpp"
+
+namespace perfkit {
+
+TreeSampler::TreeSampler(const TreeOptions& o) : options_(o), reader_(o.pid, o.children, o.pss) {
+  if (!(o.hz >= 0.1 && o.hz <= 100)) throw std::invalid_argument("tree hz must be in [0.1, 100]");
+  if (!(o.max_seconds > 0)) throw std::invalid_argument("max_seconds must be > 0");
+  const auto n = static_cast<std::size_t>(std::ceil(o.hz * o.max_seconds)) + 1;
+  for (auto* column : {&series_.rss_sum_bytes, &series_.pss_bytes, &series_.uss_bytes,
+                       &series_.cpu_ns, &series_.walk_ns})
+    column->reserve(n);
+  series_.t.reserve(n);
+  series_.procs.reserve(n);
+}
+
+TreeSampler::~TreeSampler() {
+  stop();
+}
+
+void TreeSampler::start() {
+  if (thread_.joinable()) throw std::logic_error("the tree sampler runs already");
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void TreeSampler::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void TreeSampler::run() {
+  TreeReading reading;
+  const GridResult grid = run_on_grid(options_.hz, stop_, [&](std::int64_t, double t) {
+    if (series_.t.size() == series_.t.capacity()) {
+      truncated_ = true;
+      return false;
+    }
+    const std::int64_t before = monotonic_ns();
+    if (!reader_.read(reading)) {
+      exit_t_ = t;
+      return false;
+    }
+    series_.walk_ns.push_back(static_cast<std::uint64_t>(monotonic_ns() - before));
+    series_.t.push_back(t);
+    series_.procs.push_back(reading.procs);
+    series_.rss_sum_bytes.push_back(reading.rss_sum_bytes);
+    series_.pss_bytes.push_back(reading.pss_bytes);
+    series_.uss_bytes.push_back(reading.uss_bytes);
+    series_.cpu_ns.push_back(reading.cpu_ns);
+    return true;
+  });
+  missed_ = grid.missed;
+  duration_s_ = grid.duration_s;
+}
+
+}  // namespace perfkit

@@ -1,0 +1,268 @@
+"""The runner end to end, through its command line, against a small test
+daemon: the run file it writes, and no process left behind after a run, a
+failure, Ctrl-C or a SIGKILL of the runner. Every process the runner starts
+carries a marker in its environment, so leftovers are found by that marker,
+not by name."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from perfkit import runfile, scenario
+
+pytestmark = pytest.mark.spawns
+
+HERE = Path(__file__).resolve().parent
+HARNESS = HERE.parent
+PY = "/usr/bin/python3"
+DAEMON = HERE / "testdaemon.py"
+PING = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+        "s.sendall(b'ping'); assert s.recv(5).startswith(b'pong')")
+
+
+def marked(marker):
+    """pids of living processes whose environment carries the marker."""
+    needle = f"PERFKIT_TEST_MARKER={marker}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if needle in Path(entry.path, "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass  # gone, or a zombie
+    return found
+
+
+def wait_until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def perfkit_cli(bin_dir, tmp_path):
+    """Runs `python3 -m perfkit run` on a scenario text in a new session with a
+    marker; afterwards asserts nothing carrying the marker lives on."""
+    marker = uuid.uuid4().hex
+    started = []
+
+    def _start(toml, *extra):
+        path = tmp_path / "scenario.toml"
+        path.write_text(toml)
+        env = {**os.environ, "PERFKIT_TEST_MARKER": marker,
+               "PYTHONPATH": str(HARNESS)}
+        p = subprocess.Popen([PY, "-m", "perfkit", "run", path, "-o", tmp_path / "run.json",
+                              "--build-dir", bin_dir.parent, *extra], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        started.append(p)
+        return p
+
+    _start.marker = marker
+    _start.out = tmp_path / "run.json"
+    yield _start
+    for p in started:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    left = marked(marker)
+    # Assert after cleaning up, so a failing test leaves nothing either.
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left}"
+
+
+def scenario_text(daemon_args="--mb 30", phases=None, sampling="hz = 100", ready_timeout=10):
+    return f"""
+name = "testdaemon"
+[sut]
+command = ["{PY}", "{DAEMON}", "{{tmp}}/d.sock", {", ".join(f'"{a}"' for a in daemon_args.split())}]
+ready = {{ socket = "{{tmp}}/d.sock", timeout_s = {ready_timeout} }}
+[sampling]
+{sampling}
+""" + (phases or """
+[[phases]]
+name = "idle"
+seconds = 0.5
+""")
+
+
+FULL_PHASES = f"""
+[[phases]]
+name = "idle"
+seconds = 0.5
+
+[[phases]]
+name = "loaded"
+seconds = 1
+load = {{ count = 20, kind = "sleep" }}
+[[phases.benchmarks]]
+name = "ping"
+command = ["{PY}", "-c", "{PING}", "{{tmp}}/d.sock"]
+repetitions = 2
+
+[[phases]]
+name = "client"
+command = ["{PY}", "-c", "{PING}", "{{tmp}}/d.sock"]
+until = "exit"
+seconds = 30
+"""
+
+
+def test_a_scenario_runs_end_to_end_and_leaves_nothing(perfkit_cli):
+    p = perfkit_cli(scenario_text(phases=FULL_PHASES))
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    run = runfile.read_run(perfkit_cli.out)  # validates against the schema
+    assert run["scenario"] == "testdaemon"
+    assert [ph["name"] for ph in run["phases"]] == ["idle", "loaded", "client"]
+    m = {x["name"]: x for x in run["metrics"]}
+    assert m["idle.sut.peak_rss_bytes"]["samples"][0] >= 30 << 20
+    assert m["idle.sut.cpu_mean_percent"]["unit"] == "percent"
+    assert len(m["loaded.ping.seconds"]["samples"]) == 2
+    assert "loaded.loadgen.steady.sleep.clone.spawn_seconds" in m
+    assert m["client.command_seconds"]["samples"][0] > 0
+    assert m["run.sut.hwm_bytes"]["samples"][0] >= 30 << 20
+    # Progress per phase, and the table at the end.
+    for text in ("[1/3] phase idle", "[2/3] phase loaded", "load up: 20 processes",
+                 "[3/3] phase client", "RSS peak"):
+        assert text in err, err
+
+
+def test_descendants_are_sampled_as_a_tree_when_asked(perfkit_cli):
+    p = perfkit_cli(scenario_text("--mb 10 --child-mb 40",
+                                  sampling="hz = 50\nchildren = true\ntree_hz = 10"))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    m = {x["name"]: x["samples"][0] for x in runfile.read_run(perfkit_cli.out)["metrics"]}
+    assert m["idle.sut.tree_peak_pss_bytes"] >= 50 << 20
+    assert m["idle.sut.peak_rss_bytes"] < 40 << 20  # the root alone
+
+
+def start_held_load(perfkit_cli):
+    """A run in a long phase with 50 loadgen children, returned once they are up."""
+    p = perfkit_cli(scenario_text(phases="""
+[[phases]]
+name = "held"
+seconds = 600
+load = { count = 50, kind = "sleep" }
+"""))
+    for line in p.stderr:
+        if "load up" in line:
+            return p
+    pytest.fail(f"the run ended before its load was up: {p.wait()}")
+
+
+def test_ctrl_c_stops_everything_and_writes_no_run_file(perfkit_cli):
+    p = start_held_load(perfkit_cli)
+    assert len(marked(perfkit_cli.marker)) >= 50  # the daemon, loadgen and its children
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGINT, err
+    assert "interrupted by SIGINT" in err and "no run file written" in err
+    assert not perfkit_cli.out.exists()
+    assert marked(perfkit_cli.marker) == []
+
+
+def test_sigkill_of_the_runner_takes_its_children_with_it(perfkit_cli):
+    p = start_held_load(perfkit_cli)
+    p.kill()  # the runner alone: its children are in sessions of their own
+    p.wait()
+    assert wait_until(lambda: not marked(perfkit_cli.marker), timeout=5), \
+        marked(perfkit_cli.marker)
+
+
+def test_a_daemon_that_dies_mid_run_fails_the_run(perfkit_cli):
+    p = perfkit_cli(scenario_text("--die-after 0.5", phases="""
+[[phases]]
+name = "long"
+seconds = 30
+"""))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "exited (status 3) during phase long" in err, err
+    assert not perfkit_cli.out.exists()
+
+
+def test_a_daemon_never_ready_fails_with_its_output(perfkit_cli):
+    p = perfkit_cli(scenario_text("--no-listen", ready_timeout=0.5))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "not ready within 0.5 s" in err, err
+
+
+def test_a_failing_benchmark_fails_the_run(perfkit_cli):
+    p = perfkit_cli(scenario_text(phases=f"""
+[[phases]]
+name = "bad"
+[[phases.benchmarks]]
+name = "false"
+command = ["{PY}", "-c", "import sys; print('it broke'); sys.exit(4)"]
+"""))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "benchmark bad.false failed with status 4" in err and "it broke" in err, err
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}}}, "'phases' is required"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}}, "phases": [
+        {"name": "p", "seconds": 1, "sconds": 2}]}, "unknown key 'sconds'"),
+    ({"name": "x", "sut": {"command": [], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": 1}]}, "sut.command"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"tcp": "10.0.0.1:80"}},
+      "phases": [{"name": "p", "seconds": 1}]}, "loopback"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {}},
+      "phases": [{"name": "p", "seconds": 1}]}, "say how to tell it is ready"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "until": "exit"}]}, "needs a command"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "benchmarks": [{"name": "b", "command": ["gb"],
+                                               "format": "google-benchmark"}]}]}, "{out}"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": 1, "load": {"count": 10, "colour": "red"}}]},
+     "unknown key 'colour'"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "sampling": {"hz": 50000}, "phases": [{"name": "p", "seconds": 1}]}, "sampling.hz"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}, "stop_signal": "SIGFOO"},
+      "phases": [{"name": "p", "seconds": 1}]}, "not a signal name"),
+])
+def test_a_bad_scenario_is_refused_naming_the_key(doc, message):
+    with pytest.raises(scenario.ScenarioError, match=None) as e:
+        scenario.parse(doc)
+    assert message in str(e.value)
+
+
+def test_the_shipped_scenarios_are_valid(bin_dir):
+    for path in sorted((HARNESS / "scenarios").glob("*.toml")):
+        s = scenario.load(path)
+        assert s.phases, path
+
+
+def test_cli_exit_codes_for_bad_input(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(HARNESS)}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [")
+    r = subprocess.run([PY, "-m", "perfkit", "run", bad, "-o", tmp_path / "r.json"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "not TOML" in r.stderr
+    r = subprocess.run([PY, "-m", "perfkit", "run", tmp_path / "none.toml", "-o", "x"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "No such file" in r.stderr
+    r = subprocess.run([PY, "-m", "perfkit", "--help"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "run" in r.stdout
+
+
+def test_an_unknown_placeholder_is_named():
+    with pytest.raises(scenario.ScenarioError, match=r"\{tmpdir\}"):
+        scenario.expand(["{tmpdir}/x"], scenario.Placeholders(tmp="/t"))
