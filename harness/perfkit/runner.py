@@ -313,7 +313,10 @@ class _Run:
         lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in
                            enumerate(zip(r, widths))) for r in rows]
         lines.append(f"samples {whole['samples']} at {self.s.sampling.hz:g} Hz, missed "
-                     f"{whole['missed']}; VmHWM {_mb(whole['hwm_bytes'])}")
+                     f"{whole['missed']}; VmHWM {_mb(whole['hwm_bytes'])}; the sampler's own "
+                     f"CPU {whole['sampler_cpu_percent']:.2f} %"
+                     + (f" + tree walks {whole['tree_sampler_cpu_percent']:.2f} %" if tree
+                        else ""))
         return "\n".join(lines)
 
 

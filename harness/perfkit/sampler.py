@@ -96,6 +96,8 @@ class Sampler:
             "peak_rss_bytes": max(sampled_peak, int(self._native.hwm_bytes)) if whole
             else sampled_peak,
             "hwm_bytes": int(self._native.hwm_bytes),
+            # The sampling thread's own CPU over the whole run, % of a core.
+            "sampler_cpu_percent": _share(self._native.self_cpu_s, self._native.duration_s),
         }
         out.update(_distribution(rss, "rss_bytes"))
         out["cpu_mean_percent"], out["cpu_max_percent"] = _cpu_percent(t, cpu.astype(np.float64))
@@ -112,7 +114,8 @@ class Sampler:
             s["tree_rss_sum_bytes"], s["tree_cpu_ns"], s["tree_walk_ns"])
         n = len(t)
         out = {f"{p}samples": n, f"{p}missed": int(self._tree.missed),
-               f"{p}walk_ms_max": float(walk.max()) / 1e6 if n else 0.0}
+               f"{p}walk_ms_max": float(walk.max()) / 1e6 if n else 0.0,
+               f"{p}sampler_cpu_percent": _share(self._tree.self_cpu_s, self._tree.duration_s)}
         if self.pss:
             out.update({f"{p}{k}": v for k, v in _distribution(pss, "pss_bytes").items()})
             out[f"{p}peak_pss_bytes"] = int(pss.max()) if n else 0
@@ -123,6 +126,10 @@ class Sampler:
                        tree_peak_rss_sum_bytes=int(rss_sum.max()) if n else 0,
                        tree_cpu_mean_percent=mean, tree_cpu_max_percent=peak)
         return out
+
+
+def _share(cpu_s, wall_s):
+    return 100.0 * cpu_s / wall_s if wall_s > 0 else 0.0
 
 
 def _window(t, start, end, *columns):

@@ -20,7 +20,14 @@ inline std::int64_t monotonic_ns() {
 struct GridResult {
   std::uint64_t missed = 0;
   double duration_s = 0;
+  double cpu_s = 0;  // the loop's own CPU (this thread's clock): what sampling cost
 };
+
+inline double thread_cpu_s() {
+  timespec t;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
 
 // Calls tick(k, seconds_since_start) for each deadline k until tick returns
 // false or `stop` is set. `stop` is checked after each wakeup, so stopping
@@ -29,6 +36,7 @@ template <typename Tick>
 GridResult run_on_grid(double hz, const std::atomic<bool>& stop, Tick&& tick) {
   const auto period = static_cast<std::int64_t>(1e9 / hz);
   const std::int64_t t0 = monotonic_ns();
+  const double cpu0 = thread_cpu_s();
   GridResult result;
   // The first tick always runs: a sampler stopped at once still has one sample.
   for (std::int64_t k = 0;;) {
@@ -49,6 +57,7 @@ GridResult run_on_grid(double hz, const std::atomic<bool>& stop, Tick&& tick) {
     if (stop.load(std::memory_order_relaxed)) break;
   }
   result.duration_s = static_cast<double>(monotonic_ns() - t0) * 1e-9;
+  result.cpu_s = thread_cpu_s() - cpu0;
   return result;
 }
 

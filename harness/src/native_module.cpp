@@ -55,6 +55,21 @@ PYBIND11_MODULE(_native, m) {
       },
       py::arg("pid"), py::arg("n") = 10000, py::call_guard<py::gil_scoped_release>());
 
+  // For the bench: one read of a whole tree (walk + per-member reads), ns each.
+  m.def(
+      "tree_read_cost_ns",
+      [](pid_t pid, bool children, bool pss, int n) {
+        perfkit::TreeReader reader(pid, children, pss);
+        perfkit::TreeReading reading;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i) reader.read(reading);
+        const std::chrono::duration<double, std::nano> spent =
+            std::chrono::steady_clock::now() - t0;
+        return std::pair<double, std::uint32_t>(spent.count() / n, reading.procs);
+      },
+      py::arg("pid"), py::arg("children"), py::arg("pss"), py::arg("n") = 5,
+      py::call_guard<py::gil_scoped_release>());
+
   // For the bench: the CPU (% of a core) of a thread that only sleeps on the
   // sampler's grid of deadlines: the floor any sampler at `hz` pays in wakeups.
   m.def(
@@ -107,7 +122,8 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("exit_t", &perfkit::Sampler::exit_t)
       .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes)
       .def_property_readonly("truncated", &perfkit::Sampler::truncated)
-      .def_property_readonly("duration_s", &perfkit::Sampler::duration_s);
+      .def_property_readonly("duration_s", &perfkit::Sampler::duration_s)
+      .def_property_readonly("self_cpu_s", &perfkit::Sampler::self_cpu_s);
 
   py::class_<perfkit::TreeSampler>(m, "TreeSampler")
       .def(py::init([](pid_t pid, double hz, bool children, bool pss, double max_seconds) {
@@ -139,5 +155,6 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("exited", &perfkit::TreeSampler::exited)
       .def_property_readonly("exit_t", &perfkit::TreeSampler::exit_t)
       .def_property_readonly("truncated", &perfkit::TreeSampler::truncated)
-      .def_property_readonly("duration_s", &perfkit::TreeSampler::duration_s);
+      .def_property_readonly("duration_s", &perfkit::TreeSampler::duration_s)
+      .def_property_readonly("self_cpu_s", &perfkit::TreeSampler::self_cpu_s);
 }

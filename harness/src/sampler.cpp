@@ -71,6 +71,7 @@ void Sampler::run() {
   });
   missed_ = grid.missed;
   duration_s_ = grid.duration_s;
+  self_cpu_s_ = grid.cpu_s;
   // The kernel's own peak, which sampling alone can miss, while it can still be read.
   if (exit_t_ < 0 && reader_.read_slow(slow)) hwm_bytes_ = std::max(hwm_bytes_, slow.hwm_bytes);
 }

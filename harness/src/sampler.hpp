@@ -47,6 +47,7 @@ class Sampler {
   std::uint64_t hwm_bytes() const { return hwm_bytes_; }  // last VmHWM read
   bool truncated() const { return truncated_; }           // storage filled up
   double duration_s() const { return duration_s_; }
+  double self_cpu_s() const { return self_cpu_s_; }  // the sampling thread's own CPU
 
  private:
   void run();
@@ -57,7 +58,7 @@ class Sampler {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::uint64_t missed_ = 0, hwm_bytes_ = 0;
-  double exit_t_ = -1, duration_s_ = 0;
+  double exit_t_ = -1, duration_s_ = 0, self_cpu_s_ = 0;
   bool truncated_ = false;
 };
 

@@ -56,6 +56,7 @@ void TreeSampler::run() {
   });
   missed_ = grid.missed;
   duration_s_ = grid.duration_s;
+  self_cpu_s_ = grid.cpu_s;
 }
 
 }  // namespace perfkit

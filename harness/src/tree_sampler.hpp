@@ -46,6 +46,7 @@ class TreeSampler {
   double exit_t() const { return exit_t_; }
   bool truncated() const { return truncated_; }
   double duration_s() const { return duration_s_; }
+  double self_cpu_s() const { return self_cpu_s_; }  // the sampling thread's own CPU
 
  private:
   void run();
@@ -56,7 +57,7 @@ class TreeSampler {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::uint64_t missed_ = 0;
-  double exit_t_ = -1, duration_s_ = 0;
+  double exit_t_ = -1, duration_s_ = 0, self_cpu_s_ = 0;
   bool truncated_ = false;
 };
 
