@@ -3,10 +3,15 @@
 
   - one sample (RSS + CPU of one pid), both read in a tight loop: ours (a pread
     of statm and the CPU clock) vs psutil's memory_info() + cpu_times(); bar 6x;
-  - 1 kHz sustained: missed deadlines under 1 %;
+  - 1 kHz sustained: missed deadlines under 1 %, shown beside the misses of
+    the same grid with nothing read on it (the machine's own stalls: on this
+    VM, pauses of 3-5 ms in which the vCPU does not run us, unchanged by
+    SCHED_FIFO, so steal);
   - 100 Hz: the sampler's own CPU under 1 % of a core, shown beside the floor
     of a thread that only wakes on the same deadlines (on a VM each wakeup
     costs tens of µs of CPU whatever the sampler does).
+  - for the record, one walk of a tree of --tree sleeps, with and without PSS,
+    beside psutil's children() + memory_full_info() + cpu_times().
 
     PYTHONPATH=harness /usr/bin/python3 harness/bench/sampler_bench.py [--seconds 5] [--reps 3]
 """
@@ -85,15 +90,17 @@ def main():
         time.sleep(0.05)
         root = tree_of_sleeps(a.tree) if a.tree else None
         ours, theirs, missed, cpu100, process100, floor100 = [], [], [], [], [], []
+        missed_floor = []
         tree_pss, tree_rss, tree_psutil = [], [], []
         for rep in range(a.reps):  # interleaved, so drift falls on both alike
             ours.append(_native.read_cost_ns(child.pid, 20000) / 1e3)
             theirs.append(psutil_us_per_sample(child.pid, 20000))
             missed.append(sampler_run(child.pid, 1000, a.seconds)[0])
+            missed_floor.append(_native.bare_grid(1000, a.seconds)[1])
             _, thread_cpu, process_cpu = sampler_run(child.pid, 100, a.seconds)
             cpu100.append(thread_cpu)
             process100.append(process_cpu)
-            floor100.append(_native.wakeup_floor_percent(100, a.seconds))
+            floor100.append(_native.bare_grid(100, a.seconds)[0])
             if root:
                 ns, procs = _native.tree_read_cost_ns(root.pid, True, True, 3)
                 tree_pss.append(ns / 1e6)
@@ -111,7 +118,8 @@ def main():
     rows = [
         (f"one sample: ours {med(ours):.2f} µs, psutil {med(theirs):.2f} µs", f"{speedup:.1f}x",
          f">= {MIN_SPEEDUP_VS_PSUTIL}x", speedup >= MIN_SPEEDUP_VS_PSUTIL),
-        ("missed at 1 kHz", f"{100 * med(missed):.3f} %", f"< {100 * MAX_MISSED_AT_1KHZ:.0f} %",
+        (f"missed at 1 kHz (the bare grid, nothing read: {100 * med(missed_floor):.3f} %)",
+         f"{100 * med(missed):.3f} %", f"< {100 * MAX_MISSED_AT_1KHZ:.0f} %",
          med(missed) < MAX_MISSED_AT_1KHZ),
         (f"sampler thread's CPU at 100 Hz (wakeups alone {med(floor100):.3f} %, "
          f"whole process {med(process100):.3f} %)", f"{med(cpu100):.3f} %",

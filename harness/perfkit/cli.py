@@ -77,7 +77,11 @@ def main(argv=None):
         print(f"perfkit: {sc.name}: {e}; every process stopped, no run file written",
               file=sys.stderr)
         return 128 + e.signum
-    runfile.write_run(run, args.output)
+    try:
+        runfile.write_run(run, args.output)
+    except (OSError, runfile.RunFormatError) as e:
+        print(f"perfkit: {sc.name}: could not write {args.output}: {e}", file=sys.stderr)
+        return 1
     if not args.quiet:
         print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics)", file=sys.stderr)
     return 0

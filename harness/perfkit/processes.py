@@ -25,7 +25,7 @@ class Child:
 
     def log_tail(self, lines=15):
         try:
-            text = self.log_path.read_text(errors="replace") if self.log_path else ""
+            text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
@@ -41,19 +41,14 @@ class Children:
         self._pdeathsig = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which(
             "setpriv") else []
 
-    def start(self, name, argv, env=None, log=True, stdout=None):
-        """argv in a new session; output to log_dir/NAME.log (or `stdout`)."""
-        log_path = self.log_dir / f"{name}.log" if log else None
-        out = stdout if stdout is not None else (open(log_path, "wb") if log_path else
-                                                 subprocess.DEVNULL)
-        try:
-            popen = subprocess.Popen(self._pdeathsig + [str(a) for a in argv], stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=subprocess.STDOUT if log_path else None,
-                                     start_new_session=True,
+    def start(self, name, argv, env=None):
+        """argv in a new session, its output (both streams) to log_dir/NAME.log."""
+        log_path = self.log_dir / f"{name}.log"
+        with open(log_path, "wb") as log:
+            popen = subprocess.Popen(self._pdeathsig + [str(a) for a in argv],
+                                     stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
                                      env={**os.environ, **(env or {})})
-        finally:
-            if stdout is None and log_path:
-                out.close()
         child = Child(name, popen, log_path)
         self._children.append(child)
         return child

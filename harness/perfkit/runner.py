@@ -6,6 +6,7 @@ import math
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -204,9 +205,10 @@ class _Run:
             child = self.children.start(prefix, argv)
             try:
                 child.popen.wait(timeout=bench.timeout_s)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 self.children.stop(child)
-                raise
+                raise RunError(f"benchmark {prefix} ran past its timeout_s of "
+                               f"{bench.timeout_s:g} s:\n{child.log_tail()}") from None
             walls.append(time.monotonic() - started)
             status = self.children.stop(child)
             if status != 0:

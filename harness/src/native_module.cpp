@@ -7,10 +7,12 @@
 #include <pybind11/stl.h>
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <system_error>
 #include <thread>
 
+#include "deadline_grid.hpp"
 #include "sampler.hpp"
 #include "tree_sampler.hpp"
 
@@ -70,27 +72,25 @@ PYBIND11_MODULE(_native, m) {
       py::arg("pid"), py::arg("children"), py::arg("pss"), py::arg("n") = 5,
       py::call_guard<py::gil_scoped_release>());
 
-  // For the bench: the CPU (% of a core) of a thread that only sleeps on the
-  // sampler's grid of deadlines: the floor any sampler at `hz` pays in wakeups.
+  // For the bench: the same grid of deadlines with nothing read on it, on a
+  // thread of its own: the floor of CPU (% of a core) and of missed deadlines
+  // (the machine's own stalls) that any sampler at `hz` pays here.
   m.def(
-      "wakeup_floor_percent",
+      "bare_grid",
       [](double hz, double seconds) {
-        double percent = 0;
-        std::thread([&] {
-          using clock = std::chrono::steady_clock;
-          const auto period = std::chrono::nanoseconds(static_cast<long>(1e9 / hz));
-          const auto start = clock::now();
-          auto deadline = start;
-          timespec c0, c1;
-          ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-          while (clock::now() - start < std::chrono::duration<double>(seconds))
-            std::this_thread::sleep_until(deadline += period);
-          ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-          const double cpu = static_cast<double>(c1.tv_sec - c0.tv_sec) +
-                             static_cast<double>(c1.tv_nsec - c0.tv_nsec) * 1e-9;
-          percent = 100 * cpu / std::chrono::duration<double>(clock::now() - start).count();
-        }).join();
-        return percent;
+        std::atomic<bool> stop{false};
+        perfkit::GridResult grid;
+        std::uint64_t ticks = 0;
+        std::thread worker([&] {
+          grid = perfkit::run_on_grid(hz, stop, [&](std::int64_t, double t) {
+            ++ticks;
+            return t < seconds;
+          });
+        });
+        worker.join();
+        const double deadlines = static_cast<double>(ticks + grid.missed);
+        return std::pair<double, double>(100 * grid.cpu_s / grid.duration_s,
+                                         static_cast<double>(grid.missed) / deadlines);
       },
       py::arg("hz"), py::arg("seconds"), py::call_guard<py::gil_scoped_release>());
 

@@ -214,6 +214,22 @@ command = ["{PY}", "-c", "import sys; print('it broke'); sys.exit(4)"]
     assert "benchmark bad.false failed with status 4" in err and "it broke" in err, err
 
 
+@pytest.mark.parametrize("phase, message", [
+    ("""[[phases.benchmarks]]
+name = "slow"
+command = ["/bin/sleep", "30"]
+timeout_s = 0.5""", "benchmark stuck.slow ran past its timeout_s of 0.5 s"),
+    ("""command = ["/bin/sleep", "30"]
+until = "exit"
+seconds = 0.5""", "phase stuck: its command ran past 0.5 s"),
+])
+def test_what_runs_too_long_fails_the_run(perfkit_cli, phase, message):
+    p = perfkit_cli(scenario_text(phases=f"[[phases]]\nname = \"stuck\"\n{phase}\n"))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert message in err, err
+
+
 @pytest.mark.parametrize("doc, message", [
     ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}}}, "'phases' is required"),
     ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}}, "phases": [

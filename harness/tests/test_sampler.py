@@ -229,3 +229,20 @@ def test_a_process_the_caller_may_not_read_raises_permission_error(spawn):
     assert out.returncode == 0, out.stderr
     assert "rss True -1" in out.stdout, out.stdout
     assert "PermissionError" in out.stdout and "smaps_rollup" in out.stdout, out.stdout
+
+
+def test_a_window_summarises_only_its_part_of_the_run(spawn):
+    child = python_child(spawn, """
+        print("ready", flush=True)
+        import time
+        time.sleep(0.6)
+        block = bytearray(100 << 20)
+        time.sleep(3600)
+    """)
+    with perfkit.Sampler(child.pid, hz=100) as s:
+        time.sleep(1.2)
+    before, after = s.summary(0, 0.4), s.summary(0.9, None)
+    assert before["peak_rss_bytes"] < 50 << 20, before
+    assert after["peak_rss_bytes"] >= 100 << 20, after
+    assert before["samples"] + after["samples"] < s.summary()["samples"]
+    assert 0.3 < before["duration_s"] <= 0.4
