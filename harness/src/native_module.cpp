@@ -7,7 +7,6 @@
 #include <pybind11/stl.h>
 #include <time.h>
 
-#include <atomic>
 #include <chrono>
 #include <system_error>
 #include <thread>
@@ -78,7 +77,7 @@ PYBIND11_MODULE(_native, m) {
   m.def(
       "bare_grid",
       [](double hz, double seconds) {
-        std::atomic<bool> stop{false};
+        perfkit::GridStop stop;
         perfkit::GridResult grid;
         std::uint64_t ticks = 0;
         std::thread worker([&] {

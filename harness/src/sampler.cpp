@@ -33,12 +33,12 @@ Sampler::~Sampler() {
 
 void Sampler::start() {
   if (thread_.joinable()) throw std::logic_error("the sampler runs already");
-  stop_ = false;
+  stop_.reset();
   thread_ = std::thread([this] { run(); });
 }
 
 void Sampler::stop() {
-  stop_ = true;
+  stop_.request();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -2,11 +2,11 @@
 // Samples one process on its own thread, on absolute deadlines (no drift),
 // into storage allocated up front: nothing is allocated while sampling.
 
-#include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
 
+#include "deadline_grid.hpp"
 #include "process_reader.hpp"
 
 namespace perfkit {
@@ -37,7 +37,7 @@ class Sampler {
   Sampler& operator=(const Sampler&) = delete;
 
   void start();
-  void stop();  // joins the thread; idempotent
+  void stop();  // wakes and joins the thread at once; idempotent
 
   // Valid to read once stop() has returned.
   const Series& series() const { return series_; }
@@ -56,7 +56,7 @@ class Sampler {
   ProcessReader reader_;
   Series series_;
   std::thread thread_;
-  std::atomic<bool> stop_{false};
+  GridStop stop_;
   std::uint64_t missed_ = 0, hwm_bytes_ = 0;
   double exit_t_ = -1, duration_s_ = 0, self_cpu_s_ = 0;
   bool truncated_ = false;

@@ -24,12 +24,12 @@ TreeSampler::~TreeSampler() {
 
 void TreeSampler::start() {
   if (thread_.joinable()) throw std::logic_error("the tree sampler runs already");
-  stop_ = false;
+  stop_.reset();
   thread_ = std::thread([this] { run(); });
 }
 
 void TreeSampler::stop() {
-  stop_ = true;
+  stop_.request();
   if (thread_.joinable()) thread_.join();
 }
 

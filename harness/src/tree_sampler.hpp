@@ -4,11 +4,11 @@
 // 0.2 s for 5,000 processes) that it would make the fast sampler miss its
 // deadlines if it ran there.
 
-#include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
 
+#include "deadline_grid.hpp"
 #include "tree_reader.hpp"
 
 namespace perfkit {
@@ -37,7 +37,7 @@ class TreeSampler {
   TreeSampler& operator=(const TreeSampler&) = delete;
 
   void start();
-  void stop();  // joins the thread; idempotent
+  void stop();  // wakes and joins the thread at once; idempotent
 
   // Valid to read once stop() has returned.
   const TreeSeries& series() const { return series_; }
@@ -55,7 +55,7 @@ class TreeSampler {
   TreeReader reader_;
   TreeSeries series_;
   std::thread thread_;
-  std::atomic<bool> stop_{false};
+  GridStop stop_;
   std::uint64_t missed_ = 0;
   double exit_t_ = -1, duration_s_ = 0, self_cpu_s_ = 0;
   bool truncated_ = false;

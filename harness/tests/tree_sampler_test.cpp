@@ -109,5 +109,16 @@ TEST(Sampler, AStopRightAfterTheStartStillHasOneSample) {
   EXPECT_EQ(s.series().slow_t.size(), 1u);
 }
 
+TEST(Sampler, AStopWakesTheSleepingThreadAtOnce) {
+  // At 1 Hz, a stop that waited for the next deadline would take up to a second.
+  Sampler s({.pid = ::getpid(), .hz = 1});
+  s.start();
+  std::this_thread::sleep_for(50ms);
+  const auto before = std::chrono::steady_clock::now();
+  s.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 500ms);
+  EXPECT_EQ(s.series().t.size(), 1u);
+}
+
 }  // namespace
 }  // namespace perfkit
