@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "pid_directory.hpp"
@@ -23,8 +24,13 @@ class DescendantFinder {
   // itself could not be listed.
   bool find(pid_t root, std::vector<pid_t>& out);
 
+  // Appends pid's children to `out`. With threads == 1 its one children file
+  // is read directly; otherwise (0: unknown) its task/ directory is listed and
+  // every thread's file read. False if pid could not be read.
+  bool add_children(pid_t pid, std::uint32_t threads, std::vector<pid_t>& out);
+
  private:
-  bool add_children(pid_t pid, std::vector<pid_t>& out);
+  bool read_children_file(const char* path, std::vector<pid_t>& out);
 
   int proc_fd_;
   procmond::PidDirectory tasks_;  // retargeted at each process's task/ dir

@@ -60,32 +60,47 @@ bool TreeReader::read_file(pid_t pid, const char* file, std::size_t& size) {
 
 bool TreeReader::read(TreeReading& out) {
   out = TreeReading{};
-  if (children_) {
-    if (!finder_.find(root_, members_)) return false;
-  } else {
-    members_.assign(1, root_);
+  members_.assign(1, root_);
+  // One pass, breadth first: each member is read, then its children are
+  // appended. Its stat (read anyway for the reaped children's CPU) gives its
+  // thread count, so a single-threaded process's children file is opened
+  // directly, without a listing of its task/ directory.
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    const pid_t pid = members_[i];
+    std::uint32_t threads = 0;
+    // The root's memory gone means it exited; a descendant's, that it left.
+    if (!read_member(pid, out, threads)) {
+      if (i == 0) return false;
+      continue;
+    }
+    if (children_ && !finder_.add_children(pid, threads, members_) && i == 0) return false;
   }
-  // The root's memory gone means it exited; a descendant's, that it left.
-  if (!read_member(root_, out)) return false;
-  for (std::size_t i = 1; i < members_.size(); ++i) read_member(members_[i], out);
   return true;
 }
 
-bool TreeReader::read_member(pid_t pid, TreeReading& out) {
+// The kernel's clock id for a process's CPU time (MAKE_PROCESS_CPUCLOCK(pid,
+// CPUCLOCK_SCHED), a stable ABI): what clock_getcpuclockid returns, without
+// the clock_getres call glibc makes to check the pid, a syscall per member.
+static clockid_t process_cpu_clock(pid_t pid) {
+  return static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 2u);
+}
+
+bool TreeReader::read_member(pid_t pid, TreeReading& out, std::uint32_t& threads) {
   // CPU first: a zombie child still has its CPU clock until it is reaped,
   // when its time moves into the parent's cutime.
-  clockid_t clock;
   timespec cpu;
-  if (::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &cpu) != 0) return false;
+  if (::clock_gettime(process_cpu_clock(pid), &cpu) != 0) return false;
   std::uint64_t cpu_ns = static_cast<std::uint64_t>(cpu.tv_sec) * 1'000'000'000u +
                          static_cast<std::uint64_t>(cpu.tv_nsec);
   std::size_t n = 0;
   // Reaped children's CPU belongs to the tree; for one process alone it does not.
   if (children_ && read_file(pid, "stat", n)) {
     procmond::StatFields stat;
-    if (procmond::parse_stat({buf_.data(), n}, stat))
+    if (procmond::parse_stat({buf_.data(), n}, stat)) {
       cpu_ns +=
           (stat.cutime + stat.cstime) * 1'000'000'000u / static_cast<std::uint64_t>(ticks_per_s_);
+      threads = stat.threads;
+    }
   }
   out.cpu_ns += cpu_ns;
 

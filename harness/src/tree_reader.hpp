@@ -43,7 +43,8 @@ class TreeReader {
   bool read(TreeReading& out);
 
  private:
-  bool read_member(pid_t pid, TreeReading& out);  // false: no memory (exited)
+  // False: no memory (exited). threads: from stat when read (children), else 0.
+  bool read_member(pid_t pid, TreeReading& out, std::uint32_t& threads);
   bool read_file(pid_t pid, const char* file, std::size_t& size);
 
   pid_t root_;

@@ -155,6 +155,26 @@ def test_descendants_are_counted_when_asked(spawn):
     assert "tree_peak_pss_bytes" not in alone.summary()
 
 
+def test_a_child_started_by_another_thread_is_found(spawn):
+    # /proc/PID/task/TID/children lists the children of that thread only: a
+    # process with several threads has each thread's list read.
+    root = spawn([PY, "-c", textwrap.dedent("""
+        import subprocess, threading, time
+        def start():
+            subprocess.Popen(["/bin/sleep", "3600"])
+            time.sleep(3600)
+        threading.Thread(target=start, daemon=True).start()
+        time.sleep(3600)
+    """)], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not psutil.Process(root.pid).children():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with perfkit.Sampler(root.pid, hz=10, children=True, pss=False, tree_hz=10) as s:
+        time.sleep(0.2)
+    assert s.summary()["tree_procs_max"] == 2
+
+
 def test_a_tree_of_sleeps_weighs_less_in_pss_than_summed_rss(spawn):
     # Twenty copies of one program share its text and libc's: RSS counts those
     # pages twenty times, PSS once in all.
