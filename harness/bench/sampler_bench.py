@@ -54,6 +54,8 @@ def tree_of_sleeps(n):
     deadline = time.monotonic() + 60
     while len(psutil.Process(root.pid).children()) < n:
         if time.monotonic() > deadline:
+            os.killpg(root.pid, signal.SIGKILL)  # the sleeps started so far, with it
+            root.wait()
             raise RuntimeError(f"the {n} sleeps did not start")
         time.sleep(0.05)
     return root

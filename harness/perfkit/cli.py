@@ -41,6 +41,18 @@ def _missing_modules():
     return [pkg for mod, pkg in _NEEDS.items() if importlib.util.find_spec(mod) is None]
 
 
+def _repository_of(path):
+    """The git work tree holding the scenario (its revision goes in the run, and
+    it is {repo}), else the current directory."""
+    import subprocess
+    try:
+        top = subprocess.run(["git", "-C", str(Path(path).resolve().parent), "rev-parse",
+                              "--show-toplevel"], capture_output=True, text=True, check=True)
+        return Path(top.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return Path.cwd()
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
@@ -66,7 +78,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     from .runner import Interrupted, Progress, RunError, run_scenario
-    repo = Path(__file__).resolve().parents[2]
+    repo = _repository_of(args.scenario)
     try:
         run = run_scenario(sc, build_dir=args.build_dir, repo=repo,
                            progress=Progress(quiet=args.quiet), series_path=args.series)
@@ -82,6 +94,9 @@ def main(argv=None):
     except (OSError, runfile.RunFormatError) as e:
         print(f"perfkit: {sc.name}: could not write {args.output}: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # every process is stopped already; the write is atomic
+        print(f"perfkit: {sc.name}: interrupted; no run file written", file=sys.stderr)
+        return 128 + 2
     if not args.quiet:
         print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics)", file=sys.stderr)
     return 0

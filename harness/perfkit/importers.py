@@ -90,6 +90,8 @@ def from_redis_benchmark(csv_texts, prefix="redis-benchmark"):
     requests/s and p50/p99 latency, one sample per repetition."""
     samples = {}
     for text in csv_texts:
+        # Only the CSV: its lines start with a quote; a warning on stderr does not.
+        text = "\n".join(line for line in text.splitlines() if line.startswith('"'))
         rows = list(csv.DictReader(io.StringIO(text)))
         if not rows or "rps" not in rows[0]:
             raise ValueError("redis-benchmark: no CSV in its output (is --csv given?)")

@@ -1,8 +1,13 @@
 """The runner's children, none left behind: each in its own session (so one
 signal to its group reaches everything it started there), each dying with the
-runner even on SIGKILL (setpriv --pdeathsig), and at stop every descendant
-found before the group is killed is killed too (one that left the group with
-setsid). Only processes started here are ever signalled."""
+runner even on SIGKILL (setpriv --pdeathsig; their own children only if they
+arrange the same, as loadgen does), and at stop every descendant found before
+the group is killed is killed too (one that left the group with setsid).
+
+Only processes started here are signalled: a child that has exited is looked
+at with waitid(WNOWAIT), which leaves it a zombie, so its pid and group id
+cannot be reused by another process until stop() has killed the group and
+reaped it."""
 import os
 import shutil
 import signal
@@ -20,8 +25,30 @@ class Child:
     def pid(self):
         return self.popen.pid
 
+    def exit_status(self):
+        """None while it runs; else as Popen.returncode (-N: killed by signal N).
+        Does not reap it."""
+        if self.popen.returncode is not None:
+            return self.popen.returncode
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return self.popen.wait()  # reaped elsewhere; Popen knows its status
+        if info is None:
+            return None
+        return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+
     def running(self):
-        return self.popen.poll() is None
+        return self.exit_status() is None
+
+    def wait(self, timeout_s):
+        """Waits for it to exit, without reaping it; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self.running():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def log_tail(self, lines=15):
         try:
@@ -37,15 +64,16 @@ class Children:
     def __init__(self, log_dir):
         self.log_dir = log_dir
         self._children = []
-        # With it, a child outlives a SIGKILLed runner by nothing (util-linux).
-        self._pdeathsig = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which(
-            "setpriv") else []
+        if not shutil.which("setpriv"):
+            raise RuntimeError("setpriv (util-linux) is missing: it makes every child die "
+                               "with the runner; apt-get install util-linux")
 
     def start(self, name, argv, env=None):
         """argv in a new session, its output (both streams) to log_dir/NAME.log."""
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "wb") as log:
-            popen = subprocess.Popen(self._pdeathsig + [str(a) for a in argv],
+            popen = subprocess.Popen(["setpriv", "--pdeathsig", "KILL", "--"]
+                                     + [str(a) for a in argv],
                                      stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      env={**os.environ, **(env or {})})
@@ -55,24 +83,23 @@ class Children:
 
     def stop(self, child, sig=signal.SIGTERM, timeout_s=10.0):
         """Signals the child's group, waits up to timeout_s, then SIGKILLs the
-        group and every descendant seen before. Returns its exit status."""
+        group and every descendant seen before, and reaps the child. Returns
+        its exit status."""
         if child not in self._children:
             return child.popen.returncode
-        descendants = _descendants(child.pid)
-        if child.running():
-            _signal_group(child.pid, sig)
-            try:
-                child.popen.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                pass
-        _signal_group(child.pid, signal.SIGKILL)  # stragglers left in its group
-        child.popen.wait()
-        for d in descendants:  # those that left the group (setsid), if still the same process
-            try:
-                if d.is_running():
-                    d.kill()
-            except psutil.Error:
-                pass
+        if child.popen.returncode is None:  # not reaped yet: its pid and group are still ours
+            descendants = _descendants(child.pid)
+            if child.running():
+                _signal_group(child.pid, sig)
+                child.wait(timeout_s)
+            _signal_group(child.pid, signal.SIGKILL)  # stragglers left in its group
+            child.popen.wait()  # reaped only now
+            for d in descendants:  # those that left the group (setsid), if still the same
+                try:
+                    if d.is_running():
+                        d.kill()
+                except psutil.Error:
+                    pass
         self._children.remove(child)
         return child.popen.returncode
 

@@ -2,11 +2,12 @@
 samples it through every phase (each with its load and benchmarks), stops
 everything, also on Ctrl-C and on failure, and returns one perfkit.run/1."""
 import contextlib
+import datetime
+import json
 import math
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,30 +58,40 @@ class Progress:
         self._open = True
 
 
-@contextlib.contextmanager
-def _signals_raise():
-    """SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread."""
-    def handler(signum, _frame):
-        raise Interrupted(signum)
+class _Signals:
+    """SIGINT, SIGTERM and SIGHUP for the length of a run, one handler in three
+    modes: "raise" Interrupted; "defer" it while a child is being started (so
+    none runs unregistered) and raise once it is; "ignore" during cleanup, so a
+    second Ctrl-C cannot cut the stopping of children short. The previous
+    handlers come back only after cleanup."""
 
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    old = {s: signal.signal(s, handler) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+    def __init__(self):
+        self.mode, self.pending = "raise", None
+        self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
 
-@contextlib.contextmanager
-def _signals_ignored():
-    """Cleanup runs to its end: a second Ctrl-C must not leave children behind."""
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
+    def _handle(self, signum, _frame):
+        if self.mode == "raise":
+            raise Interrupted(signum)
+        if self.mode == "defer" and self.pending is None:
+            self.pending = signum
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.mode = "defer"
+        try:
+            yield
+        finally:
+            self.mode = "raise"
+        if self.pending is not None:
+            raise Interrupted(self.pending)
+
+    def ignore(self):
+        self.mode = "ignore"
+
+    def restore(self):
+        for s, h in self._old.items():
             signal.signal(s, h)
 
 
@@ -116,13 +127,21 @@ def _ready_probe(ready, values):
     return lambda: all(c() for c in checks)
 
 
+def _free_loopback_port():
+    """A TCP port free on 127.0.0.1 now (the kernel's pick): no fixed port to collide."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class _Run:
-    def __init__(self, scenario, build_dir, repo, progress):
-        self.s, self.progress = scenario, progress
+    def __init__(self, scenario, build_dir, repo, progress, signals):
+        self.s, self.progress, self.signals = scenario, progress, signals
         self.build_dir, self.repo = Path(build_dir).resolve(), Path(repo).resolve()
         self.tmp = Path(tempfile.mkdtemp(prefix=f"perfkit-{scenario.name}-"))
         self.values = Placeholders(tmp=str(self.tmp), bin=str(self.build_dir / "bin"),
-                                   repo=str(self.repo))
+                                   repo=str(self.repo), port=str(_free_loopback_port()))
         self.children = Children(self.tmp)
         self.metrics, self.windows = [], []
         self.sut = self.sampler = None
@@ -131,9 +150,14 @@ class _Run:
     def now(self):
         return time.monotonic() - self.t0
 
+    def start(self, name, argv, env=None):
+        with self.signals.deferred():  # a Ctrl-C now lands once the child is registered
+            return self.children.start(name, argv, env)
+
     def check_sut(self, during):
-        if not self.sut.running():
-            raise RunError(f"the system under test exited (status {self.sut.popen.returncode}) "
+        status = self.sut.exit_status()
+        if status is not None:
+            raise RunError(f"the system under test exited (status {status}) "
                            f"{during}; the end of its output:\n{self.sut.log_tail()}")
 
     def start_sut(self):
@@ -143,7 +167,7 @@ class _Run:
             raise RunError(f"sut.command: {argv[0]!r} is not found or not executable")
         self.progress.say(f"{self.s.name}: starting {shlex.join(argv)}")
         started = time.monotonic()
-        self.sut = self.children.start("sut", argv, env=sut.env)
+        self.sut = self.start("sut", argv, env=sut.env)
         probe = _ready_probe(sut.ready, self.values)
         if not wait_for(probe, sut.ready.timeout_s, alive=self.sut.running):
             self.check_sut("before it was ready")
@@ -157,8 +181,10 @@ class _Run:
     def start_sampler(self):
         sm = self.s.sampling
         planned = sum(p.seconds for p in self.s.phases)
+        # Benchmarks and until = "exit" add time the plan does not know: a margin.
+        self.max_seconds = max(3600.0, 2 * planned + 600)
         self.sampler = Sampler(self.sut.pid, hz=sm.hz, children=sm.children, pss=sm.pss,
-                               tree_hz=sm.tree_hz, max_seconds=max(3600.0, 2 * planned + 600))
+                               tree_hz=sm.tree_hz, max_seconds=self.max_seconds)
         self.t0 = time.monotonic()
         self.sampler.start()
 
@@ -170,15 +196,19 @@ class _Run:
                 "--ready-file", ready, "--json", summary]
         for key, value in phase.load.items():
             argv += [f"--{key.replace('_', '-')}", value]
-        load = self.children.start(f"{phase.name}.loadgen", argv)
+        load = self.start(f"{phase.name}.loadgen", argv)
         started = time.monotonic()
         if not wait_for(ready.exists, phase.load_ready_timeout_s,
                         alive=lambda: load.running() and self.sut.running()):
             self.check_sut(f"while the load of phase {phase.name} came up")
             raise RunError(f"phase {phase.name}: the load was not up within "
                            f"{phase.load_ready_timeout_s} s; loadgen said:\n{load.log_tail()}")
-        self.progress.say(f"  load up: {phase.load['count']} processes in "
-                          f"{time.monotonic() - started:.2f} s")
+        live = json.loads(ready.read_text())["live"]
+        if live < phase.load["count"]:  # every start done, some failed: not the load asked for
+            raise RunError(f"phase {phase.name}: loadgen has {live} of the "
+                           f"{phase.load['count']} processes asked up; loadgen said:\n"
+                           f"{load.log_tail()}")
+        self.progress.say(f"  load up: {live} processes in {time.monotonic() - started:.2f} s")
         return load, summary
 
     def stop_load(self, phase, load, summary):
@@ -202,13 +232,11 @@ class _Run:
             self.progress.say(f"  benchmark {bench.name}"
                               + ("" if by_tool else f" ({rep + 1}/{bench.repetitions})"))
             started = time.monotonic()
-            child = self.children.start(prefix, argv)
-            try:
-                child.popen.wait(timeout=bench.timeout_s)
-            except subprocess.TimeoutExpired:
+            child = self.start(prefix, argv)
+            if not child.wait(bench.timeout_s):
                 self.children.stop(child)
                 raise RunError(f"benchmark {prefix} ran past its timeout_s of "
-                               f"{bench.timeout_s:g} s:\n{child.log_tail()}") from None
+                               f"{bench.timeout_s:g} s:\n{child.log_tail()}")
             walls.append(time.monotonic() - started)
             status = self.children.stop(child)
             if status != 0:
@@ -235,7 +263,7 @@ class _Run:
             argv = expand(phase.command, self.values)
             if not shutil.which(argv[0]):
                 raise RunError(f"phase {phase.name}: {argv[0]!r} is not found or not executable")
-            command = self.children.start(f"{phase.name}.command", argv)
+            command = self.start(f"{phase.name}.command", argv)
         start = self.now()
         for bench in phase.benchmarks:
             self.run_benchmark(phase, bench)
@@ -283,10 +311,15 @@ class _Run:
                               ("tree_mean_pss_bytes", "bytes"), ("tree_cpu_mean_percent", "percent"),
                               ("tree_cpu_max_percent", "percent"), ("peak_pss_bytes", "bytes"),
                               ("mean_pss_bytes", "bytes"), ("peak_uss_bytes", "bytes")]:
-                if key in s and (not key.startswith("tree_") or s["tree_samples"]):
+                # None: too few samples in the window for a rate (CPU needs two).
+                if s.get(key) is not None and (not key.startswith("tree_") or s["tree_samples"]):
                     out.append(runfile.metric(f"{p}.{key}", unit, "lower", [s[key]]))
             w["summary"] = s
         whole = self.sampler.summary()
+        if whole["truncated"] or whole.get("tree_truncated"):
+            raise RunError(f"the sampler's storage filled before the run ended (sized for "
+                           f"{self.max_seconds:.0f} s): the scenario ran far longer than its "
+                           "phases' seconds")
         out.append(runfile.metric("run.sut.hwm_bytes", "bytes", "lower", [whole["hwm_bytes"]]))
         return out, whole
 
@@ -305,11 +338,11 @@ class _Run:
             if not s:
                 continue
             row = (w["name"], f"{w['end_s'] - w['start_s']:.1f}", _mb(s["peak_rss_bytes"]),
-                   _mb(s["mean_rss_bytes"]), f"{s['cpu_mean_percent']:.1f} %",
-                   f"{s['cpu_max_percent']:.1f} %")
+                   _mb(s["mean_rss_bytes"]), _pct(s["cpu_mean_percent"]),
+                   _pct(s["cpu_max_percent"]))
             if tree:
                 row += (_mb(s.get("tree_peak_pss_bytes", 0)),
-                        f"{s.get('tree_cpu_mean_percent', 0):.1f} %")
+                        _pct(s.get("tree_cpu_mean_percent")))
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in
@@ -326,23 +359,29 @@ def _mb(n):
     return f"{n / 1e6:.1f} MB"
 
 
+def _pct(x):
+    return "-" if x is None else f"{x:.1f} %"
+
+
 def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None):
     """Runs `scenario` (a scenario.Scenario) and returns the perfkit.run/1 dict.
     Raises RunError on failure and Interrupted on SIGINT/SIGTERM/SIGHUP; either
     way every process it started is gone when it returns."""
     progress = progress or Progress()
-    r = _Run(scenario, build_dir, repo, progress)
-    ok = False
+    signals = _Signals()
+    r, ok = None, False
     try:
-        with _signals_raise():
-            r.start_sut()
-            r.start_sampler()
-            for i, phase in enumerate(scenario.phases):
-                r.run_phase(i, phase)
-            r.sampler.stop()
-            sut_metrics, whole = r.sut_metrics()
-            r.stop_sut()
+        started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        r = _Run(scenario, build_dir, repo, progress, signals)
+        r.start_sut()
+        r.start_sampler()
+        for i, phase in enumerate(scenario.phases):
+            r.run_phase(i, phase)
+        r.sampler.stop()
+        sut_metrics, whole = r.sut_metrics()
+        r.stop_sut()
         run = runfile.new_run(build_dir=build_dir, repo=repo, scenario=scenario.name)
+        run["started"] = started
         run["phases"] = [{k: w[k] for k in ("name", "start_s", "end_s")} for w in r.windows]
         runfile.add_metrics(run, sut_metrics + r.metrics)
         if series_path:
@@ -351,11 +390,15 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
         ok = True
         return run
     finally:
-        with _signals_ignored():
-            if r.sampler:
-                r.sampler.stop()
-            r.children.stop_all()
-            if ok:
-                shutil.rmtree(r.tmp, ignore_errors=True)
-            else:
-                progress.say(f"logs kept in {r.tmp}")
+        signals.ignore()  # from here on nothing cuts the cleanup short
+        try:
+            if r:
+                if r.sampler:
+                    r.sampler.stop()
+                r.children.stop_all()
+                if ok:
+                    shutil.rmtree(r.tmp, ignore_errors=True)
+                else:
+                    progress.say(f"logs kept in {r.tmp}")
+        finally:
+            signals.restore()

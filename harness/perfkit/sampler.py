@@ -78,7 +78,9 @@ class Sampler:
     def summary(self, start=None, end=None):
         """The figures over the whole run, or over the window [start, end] in
         seconds since start() (a phase of a scenario). A window's peak is its
-        largest sample; only the whole run's includes the kernel's VmHWM."""
+        largest sample; only the whole run's includes the kernel's VmHWM.
+        missed, exited and the sampler's own CPU always describe the whole run.
+        CPU figures are None when fewer than two samples allow no rate."""
         s = self.series()
         whole = start is None and end is None
         t, rss, cpu = _window(s["t"], start, end, s["rss_bytes"], s["cpu_ns"])
@@ -109,9 +111,9 @@ class Sampler:
         """The tree's figures as tree_* (children=True), or the one process's PSS
         and USS (pss=True alone)."""
         p = "tree_" if self.children else ""
-        t, pss, uss, procs, rss_sum, cpu, walk = _window(
+        t, pss, uss, procs, denied, rss_sum, cpu, walk = _window(
             s["tree_t"], start, end, s["tree_pss_bytes"], s["tree_uss_bytes"], s["tree_procs"],
-            s["tree_rss_sum_bytes"], s["tree_cpu_ns"], s["tree_walk_ns"])
+            s["tree_denied"], s["tree_rss_sum_bytes"], s["tree_cpu_ns"], s["tree_walk_ns"])
         n = len(t)
         out = {f"{p}samples": n, f"{p}missed": int(self._tree.missed),
                f"{p}walk_ms_max": float(walk.max()) / 1e6 if n else 0.0,
@@ -123,6 +125,7 @@ class Sampler:
         if self.children:
             mean, peak = _cpu_percent(t, cpu.astype(np.float64))
             out.update(tree_procs_max=int(procs.max()) if n else 0,
+                       tree_denied_max=int(denied.max()) if n else 0,
                        tree_peak_rss_sum_bytes=int(rss_sum.max()) if n else 0,
                        tree_cpu_mean_percent=mean, tree_cpu_max_percent=peak)
         return out
@@ -150,9 +153,10 @@ def _distribution(values, unit_name):
 
 
 def _cpu_percent(t, cpu_ns):
-    """(mean, max over windows of CPU_WINDOW_S) as a share of one core, in %."""
+    """(mean, max over windows of CPU_WINDOW_S) as a share of one core, in %;
+    (None, None) when there are fewer than two samples."""
     if len(t) < 2 or t[-1] <= t[0]:
-        return 0.0, 0.0
+        return None, None
     mean = (cpu_ns[-1] - cpu_ns[0]) / (t[-1] - t[0]) / 1e7
     step = max(1, int(np.searchsorted(t, t[0] + CPU_WINDOW_S)))
     dt = t[step:] - t[:-step]

@@ -21,8 +21,10 @@ the phases with their load, the sampling, and the benchmarks to run.
     repetitions = 3
 
 Placeholders in commands and paths: {tmp} (the run's private directory),
-{bin} (the build's binaries), {repo}; in benchmarks also {out} (a file for the
-tool's JSON) and {repetitions}. Every error names the key it is about.
+{bin} (the build's binaries), {repo} (the repository holding the scenario),
+{port} (a TCP port free on 127.0.0.1 when the run starts); in benchmarks also
+{out} (a file for the tool's JSON) and {repetitions}. A literal brace is
+written twice: {{ and }}. Every error names the key it is about.
 """
 import signal
 import tomllib
@@ -139,13 +141,34 @@ def _name(value, where):
     return value
 
 
+# What placeholders stand for when a scenario is checked before any run.
+_RUN_PLACEHOLDERS = ("tmp", "bin", "repo", "port")
+_BENCH_PLACEHOLDERS = _RUN_PLACEHOLDERS + ("out", "repetitions")
+
+
+def _checked(args, where, known=_RUN_PLACEHOLDERS):
+    """args with their placeholders expanded to dummies: an unknown one, or a
+    lone brace, is an error naming the key now, not in the middle of a run."""
+    dummies = Placeholders({k: "1" for k in known})
+    try:
+        return [a.format_map(dummies) for a in args]
+    except ScenarioError as e:
+        raise ScenarioError(f"{where}: {e}") from None
+    except (ValueError, IndexError) as e:
+        raise ScenarioError(f"{where}: {e} (a literal brace is written {{{{ or }}}})") from None
+
+
 def _ready(doc, where):
     _table(doc, where, optional=("socket", "tcp", "file", "delay_s", "timeout_s"))
     r = Ready(socket=doc.get("socket"), tcp=doc.get("tcp"), file=doc.get("file"),
               delay_s=_positive(doc.get("delay_s", 0.0), f"{where}.delay_s", allow_zero=True),
               timeout_s=_positive(doc.get("timeout_s", 10.0), f"{where}.timeout_s"))
+    for key in ("socket", "file"):
+        if getattr(r, key) is not None:
+            _checked([_typed(getattr(r, key), str, f"{where}.{key}")], f"{where}.{key}")
     if r.tcp is not None:
-        host, _, port = _typed(r.tcp, str, f"{where}.tcp").rpartition(":")
+        tcp = _checked([_typed(r.tcp, str, f"{where}.tcp")], f"{where}.tcp")[0]
+        host, _, port = tcp.rpartition(":")
         if host.strip("[]") not in LOOPBACK or not port.isdigit():
             raise ScenarioError(f"{where}.tcp: {r.tcp!r}: must be a loopback host:port "
                                 "(load stays on this machine)")
@@ -167,6 +190,7 @@ def _benchmark(doc, where):
                             f"{', '.join(BENCH_FORMATS)}")
     if b.repetitions < 1:
         raise ScenarioError(f"{where}.repetitions: must be >= 1")
+    _checked(b.command, f"{where}.command", _BENCH_PLACEHOLDERS)
     if BENCH_FORMATS[b.format] == "tool" and not any("{out}" in a for a in b.command):
         raise ScenarioError(f"{where}.command: a {b.format} benchmark writes its JSON to {{out}}; "
                             "the command must name it")
@@ -183,8 +207,14 @@ def _phase(doc, where):
                                              f"{where}.load_ready_timeout_s"),
               command=_argv(doc["command"], f"{where}.command") if "command" in doc else None,
               until=doc.get("until", "time"))
+    if p.command:
+        _checked(p.command, f"{where}.command")
     if p.load is not None:
         _table(p.load, f"{where}.load", required=("count",), optional=LOADGEN_OPTIONS)
+        if p.load.get("profile", "steady") not in STANDING_PROFILES:
+            raise ScenarioError(f"{where}.load.profile: a phase holds a standing load "
+                                f"({', '.join(STANDING_PROFILES)}); ramp and spike shape "
+                                "theirs over a duration of their own")
     if p.until not in ("time", "exit"):
         raise ScenarioError(f"{where}.until: 'time' or 'exit', found {p.until!r}")
     if p.until == "exit" and p.command is None:
@@ -201,6 +231,8 @@ def _phase(doc, where):
     return p
 
 
+# Profiles that reach their count and hold it until stopped; the phase begins then.
+STANDING_PROFILES = ("steady", "burst", "churn")
 # `loadgen run` options a phase's load may set (besides count), as in its --help.
 LOADGEN_OPTIONS = ("count", "profile", "rate", "kind", "spawner", "cpu_share", "mem_bytes",
                    "tree_depth", "tree_fanout", "burst_size", "burst_interval", "spike_base",
@@ -232,6 +264,7 @@ def parse(doc, path=None):
                  tree_hz=_positive(sampling.get("tree_hz", 1.0), "sampling.tree_hz"))
     if not 1 <= s.hz <= 10_000:
         raise ScenarioError(f"sampling.hz: must be in [1, 10000], found {s.hz}")
+    _checked(_argv(sut["command"], "sut.command"), "sut.command")
     phases = doc["phases"]
     if not isinstance(phases, list) or not phases:
         raise ScenarioError("phases: expected at least one [[phases]] table")

@@ -143,6 +143,7 @@ PYBIND11_MODULE(_native, m) {
              py::dict d;
              d["t"] = view(s.t, self);
              d["procs"] = view(s.procs, self);
+             d["denied"] = view(s.denied, self);
              d["rss_sum_bytes"] = view(s.rss_sum_bytes, self);
              d["pss_bytes"] = view(s.pss_bytes, self);
              d["uss_bytes"] = view(s.uss_bytes, self);

@@ -34,6 +34,11 @@ TreeReader::TreeReader(pid_t root, bool children, bool pss)
       finder_(proc_.get()) {
   if (!proc_) throw std::system_error(errno, std::generic_category(), "/proc");
   if (root <= 0) throw std::system_error(ESRCH, std::generic_category(), "pid");
+  root_dir_.reset(
+      ::openat(proc_.get(), std::to_string(root).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_dir_)
+    throw std::system_error(errno == ENOENT ? ESRCH : errno, std::generic_category(),
+                            "/proc/" + std::to_string(root));
   members_.reserve(1024);
   // Opening the files a read needs tells no such process from no permission.
   std::size_t size = 0;
@@ -49,7 +54,8 @@ TreeReader::TreeReader(pid_t root, bool children, bool pss)
 bool TreeReader::read_file(pid_t pid, const char* file, std::size_t& size) {
   char path[48];
   std::snprintf(path, sizeof path, "%d/%s", pid, file);
-  procmon::UniqueFd fd(::openat(proc_.get(), path, O_RDONLY | O_CLOEXEC));
+  procmon::UniqueFd fd(pid == root_ ? ::openat(root_dir_.get(), file, O_RDONLY | O_CLOEXEC)
+                                    : ::openat(proc_.get(), path, O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
   const ssize_t n = ::read(fd.get(), buf_.data(), buf_.size() - 1);
   if (n < 0) return false;
@@ -69,7 +75,8 @@ bool TreeReader::read(TreeReading& out) {
     const pid_t pid = members_[i];
     std::uint32_t threads = 0;
     // The root's memory gone means it exited; a descendant's, that it left.
-    if (!read_member(pid, out, threads)) {
+    // One whose memory we may not read (another user's) is walked through.
+    if (read_member(pid, out, threads) == Member::kGone) {
       if (i == 0) return false;
       continue;
     }
@@ -85,11 +92,11 @@ static clockid_t process_cpu_clock(pid_t pid) {
   return static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 2u);
 }
 
-bool TreeReader::read_member(pid_t pid, TreeReading& out, std::uint32_t& threads) {
+TreeReader::Member TreeReader::read_member(pid_t pid, TreeReading& out, std::uint32_t& threads) {
   // CPU first: a zombie child still has its CPU clock until it is reaped,
   // when its time moves into the parent's cutime.
   timespec cpu;
-  if (::clock_gettime(process_cpu_clock(pid), &cpu) != 0) return false;
+  if (::clock_gettime(process_cpu_clock(pid), &cpu) != 0) return Member::kGone;
   std::uint64_t cpu_ns = static_cast<std::uint64_t>(cpu.tv_sec) * 1'000'000'000u +
                          static_cast<std::uint64_t>(cpu.tv_nsec);
   std::size_t n = 0;
@@ -106,20 +113,25 @@ bool TreeReader::read_member(pid_t pid, TreeReading& out, std::uint32_t& threads
 
   std::uint64_t rss = 0;
   if (pss_) {
-    if (!read_file(pid, "smaps_rollup", n) || n == 0) return false;  // empty for a zombie
+    if (!read_file(pid, "smaps_rollup", n)) {
+      if (errno != EACCES) return Member::kGone;
+      out.denied += 1;
+      return Member::kDenied;
+    }
+    if (n == 0) return Member::kGone;  // a zombie has no memory
     const std::string_view text(buf_.data(), n);
     rss = kb_field(text, "\nRss:");
     out.pss_bytes += kb_field(text, "\nPss:");
     out.uss_bytes += kb_field(text, "\nPrivate_Clean:") + kb_field(text, "\nPrivate_Dirty:");
   } else {
-    if (!read_file(pid, "statm", n)) return false;
+    if (!read_file(pid, "statm", n)) return Member::kGone;
     char* end = nullptr;
-    if (std::strtoull(buf_.data(), &end, 10) == 0) return false;  // a zombie: no memory
+    if (std::strtoull(buf_.data(), &end, 10) == 0) return Member::kGone;  // a zombie
     rss = std::strtoull(end, nullptr, 10) * static_cast<std::uint64_t>(page_size_);
   }
   out.procs += 1;
   out.rss_sum_bytes += rss;
-  return true;
+  return Member::kRead;
 }
 
 }  // namespace perfkit

@@ -27,6 +27,7 @@ namespace perfkit {
 
 struct TreeReading {
   std::uint32_t procs = 0;          // live processes read (root + descendants)
+  std::uint32_t denied = 0;         // members whose memory may not be read (not in the sums)
   std::uint64_t rss_sum_bytes = 0;  // over-counts shared pages; for comparison only
   std::uint64_t pss_bytes = 0;      // 0 unless pss
   std::uint64_t uss_bytes = 0;      // 0 unless pss
@@ -43,14 +44,16 @@ class TreeReader {
   bool read(TreeReading& out);
 
  private:
-  // False: no memory (exited). threads: from stat when read (children), else 0.
-  bool read_member(pid_t pid, TreeReading& out, std::uint32_t& threads);
+  enum class Member { kRead, kDenied, kGone };
+  // threads: from stat when read (children), else 0.
+  Member read_member(pid_t pid, TreeReading& out, std::uint32_t& threads);
+  // The root's files through a held /proc/ROOT fd: a reused pid is never read.
   bool read_file(pid_t pid, const char* file, std::size_t& size);
 
   pid_t root_;
   bool children_, pss_;
   long page_size_, ticks_per_s_;
-  procmon::UniqueFd proc_;
+  procmon::UniqueFd proc_, root_dir_;
   DescendantFinder finder_;
   std::vector<pid_t> members_;
   std::array<char, 4096> buf_{};

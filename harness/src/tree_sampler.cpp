@@ -1,5 +1,6 @@
 #include "tree_sampler.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -16,6 +17,7 @@ TreeSampler::TreeSampler(const TreeOptions& o) : options_(o), reader_(o.pid, o.c
     column->reserve(n);
   series_.t.reserve(n);
   series_.procs.reserve(n);
+  series_.denied.reserve(n);
 }
 
 TreeSampler::~TreeSampler() {
@@ -48,10 +50,12 @@ void TreeSampler::run() {
     series_.walk_ns.push_back(static_cast<std::uint64_t>(monotonic_ns() - before));
     series_.t.push_back(t);
     series_.procs.push_back(reading.procs);
+    series_.denied.push_back(reading.denied);
     series_.rss_sum_bytes.push_back(reading.rss_sum_bytes);
     series_.pss_bytes.push_back(reading.pss_bytes);
     series_.uss_bytes.push_back(reading.uss_bytes);
-    series_.cpu_ns.push_back(reading.cpu_ns);
+    series_.cpu_ns.push_back(
+        series_.cpu_ns.empty() ? reading.cpu_ns : std::max(reading.cpu_ns, series_.cpu_ns.back()));
     return true;
   });
   missed_ = grid.missed;

@@ -23,8 +23,12 @@ struct TreeOptions {
 
 struct TreeSeries {
   std::vector<double> t;  // seconds since start()
-  std::vector<std::uint32_t> procs;
-  std::vector<std::uint64_t> rss_sum_bytes, pss_bytes, uss_bytes, cpu_ns;
+  std::vector<std::uint32_t> procs, denied;
+  std::vector<std::uint64_t> rss_sum_bytes, pss_bytes, uss_bytes;
+  // Cumulative CPU of the tree, kept monotone (a running maximum): a member
+  // reparented out of the tree takes its CPU with it, and a child reaped during
+  // a walk is counted neither live nor in its parent's cutime for that walk.
+  std::vector<std::uint64_t> cpu_ns;
   std::vector<std::uint64_t> walk_ns;  // what each read cost, for honesty about overhead
 };
 

@@ -26,6 +26,21 @@ PING = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.ar
         "s.sendall(b'ping'); assert s.recv(5).startswith(b'pong')")
 
 
+def in_sessions(sids):
+    """pids of living processes whose session id is one of `sids`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()  # state ppid pgrp session ...
+            if fields[0] not in "ZX" and int(fields[3]) in sids:
+                found.append(int(entry.name))
+    return found
+
+
 def marked(marker):
     """pids of living processes whose environment carries the marker."""
     needle = f"PERFKIT_TEST_MARKER={marker}".encode()
@@ -163,13 +178,18 @@ load = { count = 50, kind = "sleep" }
     pytest.fail(f"the run ended before its load was up: {p.wait()}")
 
 
-def test_ctrl_c_stops_everything_and_writes_no_run_file(perfkit_cli):
+@pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGHUP],
+                                     [signal.SIGINT, signal.SIGINT]],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGINT-twice"])
+def test_a_signal_stops_everything_and_writes_no_run_file(perfkit_cli, signals):
     p = start_held_load(perfkit_cli)
     assert len(marked(perfkit_cli.marker)) >= 50  # the daemon, loadgen and its children
-    p.send_signal(signal.SIGINT)
+    for sig in signals:  # a second Ctrl-C lands during the cleanup, which goes on
+        p.send_signal(sig)
+        time.sleep(0.02)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 128 + signal.SIGINT, err
-    assert "interrupted by SIGINT" in err and "no run file written" in err
+    assert p.returncode == 128 + signals[0], err
+    assert f"interrupted by {signals[0].name}" in err and "no run file written" in err
     assert not perfkit_cli.out.exists()
     assert marked(perfkit_cli.marker) == []
 
@@ -252,6 +272,16 @@ def test_what_runs_too_long_fails_the_run(perfkit_cli, phase, message):
       "sampling": {"hz": 50000}, "phases": [{"name": "p", "seconds": 1}]}, "sampling.hz"),
     ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}, "stop_signal": "SIGFOO"},
       "phases": [{"name": "p", "seconds": 1}]}, "not a signal name"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": 1}, {"name": "q", "command": ["b", "{tmpdir}/x"]}]},
+     "phases[1].command: unknown placeholder {tmpdir}"),
+    ({"name": "x", "sut": {"command": ["awk", "{print $1}"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": 1}]}, "sut.command"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"tcp": "127.0.0.1:{prt}"}},
+      "phases": [{"name": "p", "seconds": 1}]}, "sut.ready.tcp: unknown placeholder {prt}"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": 1, "load": {"count": 10, "profile": "ramp"}}]},
+     "standing load"),
 ])
 def test_a_bad_scenario_is_refused_naming_the_key(doc, message):
     with pytest.raises(scenario.ScenarioError, match=None) as e:
@@ -278,18 +308,29 @@ def shortened(s):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_each_shipped_scenario_runs_shortened(path, bin_dir, monkeypatch):
+    from perfkit import processes
     from perfkit.runner import Progress, run_scenario
     marker = uuid.uuid4().hex
     monkeypatch.setenv("PERFKIT_TEST_MARKER", marker)  # inherited by all it starts
+    # Each child starts a session of its own (its pid); redis-server rewrites its
+    # environment (its process title), so the sessions are checked too.
+    sessions = set()
+    real_start = processes.Children.start
+
+    def start(self, *args, **kwargs):
+        child = real_start(self, *args, **kwargs)
+        sessions.add(child.pid)
+        return child
+    monkeypatch.setattr(processes.Children, "start", start)
     s = shortened(scenario.load(path))
     try:
         run = run_scenario(s, build_dir=bin_dir.parent, repo=HARNESS.parent,
                            progress=Progress(quiet=True))
     finally:
-        left = marked(marker)
+        left = sorted(set(marked(marker) + in_sessions(sessions)))
         for pid in left:
             os.kill(pid, signal.SIGKILL)
-    assert not left, f"left behind: {left}"
+    assert sessions and not left, f"left behind: {left}"
     runfile.validate(run)
     names = {m["name"] for m in run["metrics"]}
     for phase in s.phases:
@@ -312,6 +353,14 @@ def test_cli_exit_codes_for_bad_input(tmp_path):
     assert r.returncode == 2 and "No such file" in r.stderr
     r = subprocess.run([PY, "-m", "perfkit", "--help"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "run" in r.stdout
+
+
+def test_a_literal_brace_is_written_twice():
+    doc = {"name": "x", "sut": {"command": ["awk", "{{print $1}}", "{tmp}/f"],
+                                "ready": {"delay_s": 1}}, "phases": [{"name": "p", "seconds": 1}]}
+    s = scenario.parse(doc)
+    assert scenario.expand(s.sut.command, scenario.Placeholders(tmp="/t")) == \
+        ["awk", "{print $1}", "/t/f"]
 
 
 def test_an_unknown_placeholder_is_named():
