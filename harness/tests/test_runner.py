@@ -3,11 +3,9 @@ daemon: the run file it writes, and no process left behind after a run, a
 failure, Ctrl-C or a SIGKILL of the runner. Every process the runner starts
 carries a marker in its environment, so leftovers are found by that marker,
 not by name."""
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
