@@ -6,7 +6,7 @@
 // (5,000 sleeps sum to 8.8 GiB RSS, about 106 KB PSS each), so with pss the
 // reader sums PSS from smaps_rollup (each shared page split among its users)
 // and USS (Private_Clean + Private_Dirty: what the tree alone holds).
-// smaps_rollup walks the page tables (about 39 µs a process here), which is
+// smaps_rollup walks the page tables (39-70 µs a process here), which is
 // why the tree is read at its own, lower rate.
 //
 // CPU: each member's nanosecond CPU clock plus the CPU of the children it has

@@ -1,7 +1,7 @@
 #pragma once
 // Samples a process tree (or one process's PSS) on its own thread, at its own
 // rate: a walk of a large tree with smaps_rollup takes long enough (about
-// 0.2 s for 5,000 processes) that it would make the fast sampler miss its
+// 0.1 s for 1,000 processes with PSS) that it would make the fast sampler miss its
 // deadlines if it ran there.
 
 #include <cstdint>
