@@ -4,8 +4,10 @@ failure, Ctrl-C or a SIGKILL of the runner. Every process the runner starts
 carries a marker in its environment, so leftovers are found by that marker,
 not by name."""
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -68,12 +70,15 @@ def perfkit_cli(bin_dir, tmp_path):
     marker; afterwards asserts nothing carrying the marker lives on."""
     marker = uuid.uuid4().hex
     started = []
+    # The runner's own directory (kept on failure, with its logs) goes in here,
+    # not in /tmp; short, so a Unix socket path in it stays under 108 bytes.
+    runs = tempfile.mkdtemp(prefix="pk")
 
     def _start(toml, *extra):
         path = tmp_path / "scenario.toml"
         path.write_text(toml)
         env = {**os.environ, "PERFKIT_TEST_MARKER": marker,
-               "PYTHONPATH": str(HARNESS)}
+               "PYTHONPATH": str(HARNESS), "TMPDIR": runs}
         p = subprocess.Popen([PY, "-m", "perfkit", "run", path, "-o", tmp_path / "run.json",
                               "--build-dir", bin_dir.parent, *extra], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -88,6 +93,7 @@ def perfkit_cli(bin_dir, tmp_path):
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
         p.wait()
+    shutil.rmtree(runs, ignore_errors=True)
     left = marked(marker)
     # Assert after cleaning up, so a failing test leaves nothing either.
     for pid in left:
@@ -305,9 +311,10 @@ def shortened(s):
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_each_shipped_scenario_runs_shortened(path, bin_dir, monkeypatch):
+def test_each_shipped_scenario_runs_shortened(path, bin_dir, monkeypatch, tmp_path):
     from perfkit import processes
     from perfkit.runner import Progress, run_scenario
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the run's logs, if it fails
     marker = uuid.uuid4().hex
     monkeypatch.setenv("PERFKIT_TEST_MARKER", marker)  # inherited by all it starts
     # Each child starts a session of its own (its pid); redis-server rewrites its
