@@ -43,12 +43,7 @@ class Child:
 
     def wait(self, timeout_s):
         """Waits for it to exit, without reaping it; False on timeout."""
-        deadline = time.monotonic() + timeout_s
-        while self.running():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return wait_for(lambda: not self.running(), timeout_s, step_s=0.01)
 
     def log_tail(self, lines=15):
         try:

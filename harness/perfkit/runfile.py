@@ -56,12 +56,17 @@ def _revision(repo):
         return "unknown"
 
 
-def new_run(build_dir="build", repo=".", scenario=None, revision=None):
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run(build_dir="build", repo=".", scenario=None, revision=None, started=None):
+    """started: when the run began (ISO-8601, UTC); now when not given."""
     run = {
         "schema": SCHEMA,
         "machine": machine(build_dir),
         "revision": revision or _revision(repo),
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started": started or now_iso(),
         "metrics": [],
     }
     if scenario:

@@ -2,12 +2,12 @@
 samples it through every phase (each with its load and benchmarks), stops
 everything, also on Ctrl-C and on failure, and returns one perfkit.run/1."""
 import contextlib
-import datetime
 import json
 import math
 import shlex
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -97,8 +97,6 @@ class _Signals:
 
 def _ready_probe(ready, values):
     """A function that is true once the SUT is ready, as the scenario says."""
-    import socket
-
     checks = []
     if ready.file:
         path = Path(ready.file.format_map(values))
@@ -129,7 +127,6 @@ def _ready_probe(ready, values):
 
 def _free_loopback_port():
     """A TCP port free on 127.0.0.1 now (the kernel's pick): no fixed port to collide."""
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -371,7 +368,7 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
     signals = _Signals()
     r, ok = None, False
     try:
-        started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        started = runfile.now_iso()
         r = _Run(scenario, build_dir, repo, progress, signals)
         r.start_sut()
         r.start_sampler()
@@ -380,8 +377,8 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
         r.sampler.stop()
         sut_metrics, whole = r.sut_metrics()
         r.stop_sut()
-        run = runfile.new_run(build_dir=build_dir, repo=repo, scenario=scenario.name)
-        run["started"] = started
+        run = runfile.new_run(build_dir=build_dir, repo=repo, scenario=scenario.name,
+                              started=started)
         run["phases"] = [{k: w[k] for k in ("name", "start_s", "end_s")} for w in r.windows]
         runfile.add_metrics(run, sut_metrics + r.metrics)
         if series_path:

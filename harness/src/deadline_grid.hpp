@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <stdexcept>
+#include <thread>
 
 namespace perfkit {
 
@@ -88,5 +90,33 @@ GridResult run_on_grid(double hz, GridStop& stop, Tick&& tick) {
   result.cpu_s = thread_cpu_s() - cpu0;
   return result;
 }
+
+// The thread a sampler runs its grid on: start() runs body(stop) there, which
+// returns the grid's result; stop() wakes it at once and joins. A sampler
+// declares it last, so it is joined before the storage the body writes goes.
+class GridThread {
+ public:
+  GridThread() = default;
+  GridThread(const GridThread&) = delete;
+  GridThread& operator=(const GridThread&) = delete;
+  ~GridThread() { stop(); }
+
+  template <typename Body>
+  void start(Body body) {
+    if (thread_.joinable()) throw std::logic_error("the sampler runs already");
+    stop_.reset();
+    thread_ = std::thread([this, body] { result_ = body(stop_); });
+  }
+  void stop() {  // idempotent
+    stop_.request();
+    if (thread_.joinable()) thread_.join();
+  }
+  const GridResult& result() const { return result_; }  // valid once stop() returned
+
+ private:
+  GridStop stop_;
+  GridResult result_;
+  std::thread thread_;
+};
 
 }  // namespace perfkit

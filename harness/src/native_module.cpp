@@ -25,6 +25,20 @@ py::array_t<T> view(const std::vector<T>& column, py::handle owner) {
   return py::array_t<T>({column.size()}, {sizeof(T)}, column.data(), owner);
 }
 
+// What both samplers share: start, stop (the GIL released while it joins),
+// and how the run went.
+template <typename SamplerT>
+void bind_run_control(py::class_<SamplerT>& cls) {
+  cls.def("start", &SamplerT::start)
+      .def("stop", &SamplerT::stop, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("missed", &SamplerT::missed)
+      .def_property_readonly("exited", &SamplerT::exited)
+      .def_property_readonly("exit_t", &SamplerT::exit_t)
+      .def_property_readonly("truncated", &SamplerT::truncated)
+      .def_property_readonly("duration_s", &SamplerT::duration_s)
+      .def_property_readonly("self_cpu_s", &SamplerT::self_cpu_s);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -93,15 +107,14 @@ PYBIND11_MODULE(_native, m) {
       },
       py::arg("hz"), py::arg("seconds"), py::call_guard<py::gil_scoped_release>());
 
-  py::class_<perfkit::Sampler>(m, "Sampler")
+  py::class_<perfkit::Sampler> sampler(m, "Sampler");
+  sampler
       .def(py::init([](pid_t pid, double hz, double slow_hz, double max_seconds) {
              return std::make_unique<perfkit::Sampler>(perfkit::SamplerOptions{
                  .pid = pid, .hz = hz, .slow_hz = slow_hz, .max_seconds = max_seconds});
            }),
            py::arg("pid"), py::arg("hz") = 100.0, py::arg("slow_hz") = 10.0,
            py::arg("max_seconds") = 3600.0)
-      .def("start", &perfkit::Sampler::start)
-      .def("stop", &perfkit::Sampler::stop, py::call_guard<py::gil_scoped_release>())
       .def("columns",
            [](py::object self) {
              const auto& s = self.cast<const perfkit::Sampler&>().series();
@@ -116,16 +129,12 @@ PYBIND11_MODULE(_native, m) {
              d["involuntary_switches"] = view(s.involuntary_switches, self);
              return d;
            })
-      .def_property_readonly("missed", &perfkit::Sampler::missed)
-      .def_property_readonly("exited", &perfkit::Sampler::exited)
-      .def_property_readonly("exit_t", &perfkit::Sampler::exit_t)
-      .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes)
-      .def_property_readonly("truncated", &perfkit::Sampler::truncated)
-      .def_property_readonly("duration_s", &perfkit::Sampler::duration_s)
-      .def_property_readonly("self_cpu_s", &perfkit::Sampler::self_cpu_s);
+      .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes);
 
-  py::class_<perfkit::TreeSampler>(m, "TreeSampler")
-      .def(py::init([](pid_t pid, double hz, bool children, bool pss, double max_seconds) {
+  bind_run_control(sampler);
+
+  py::class_<perfkit::TreeSampler> tree(m, "TreeSampler");
+  tree.def(py::init([](pid_t pid, double hz, bool children, bool pss, double max_seconds) {
              return std::make_unique<perfkit::TreeSampler>(
                  perfkit::TreeOptions{.pid = pid,
                                       .hz = hz,
@@ -135,26 +144,18 @@ PYBIND11_MODULE(_native, m) {
            }),
            py::arg("pid"), py::arg("hz") = 1.0, py::arg("children") = true, py::arg("pss") = true,
            py::arg("max_seconds") = 3600.0)
-      .def("start", &perfkit::TreeSampler::start)
-      .def("stop", &perfkit::TreeSampler::stop, py::call_guard<py::gil_scoped_release>())
-      .def("columns",
-           [](py::object self) {
-             const auto& s = self.cast<const perfkit::TreeSampler&>().series();
-             py::dict d;
-             d["t"] = view(s.t, self);
-             d["procs"] = view(s.procs, self);
-             d["denied"] = view(s.denied, self);
-             d["rss_sum_bytes"] = view(s.rss_sum_bytes, self);
-             d["pss_bytes"] = view(s.pss_bytes, self);
-             d["uss_bytes"] = view(s.uss_bytes, self);
-             d["cpu_ns"] = view(s.cpu_ns, self);
-             d["walk_ns"] = view(s.walk_ns, self);
-             return d;
-           })
-      .def_property_readonly("missed", &perfkit::TreeSampler::missed)
-      .def_property_readonly("exited", &perfkit::TreeSampler::exited)
-      .def_property_readonly("exit_t", &perfkit::TreeSampler::exit_t)
-      .def_property_readonly("truncated", &perfkit::TreeSampler::truncated)
-      .def_property_readonly("duration_s", &perfkit::TreeSampler::duration_s)
-      .def_property_readonly("self_cpu_s", &perfkit::TreeSampler::self_cpu_s);
+      .def("columns", [](py::object self) {
+        const auto& s = self.cast<const perfkit::TreeSampler&>().series();
+        py::dict d;
+        d["t"] = view(s.t, self);
+        d["procs"] = view(s.procs, self);
+        d["denied"] = view(s.denied, self);
+        d["rss_sum_bytes"] = view(s.rss_sum_bytes, self);
+        d["pss_bytes"] = view(s.pss_bytes, self);
+        d["uss_bytes"] = view(s.uss_bytes, self);
+        d["cpu_ns"] = view(s.cpu_ns, self);
+        d["walk_ns"] = view(s.walk_ns, self);
+        return d;
+      });
+  bind_run_control(tree);
 }

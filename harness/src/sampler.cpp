@@ -27,26 +27,15 @@ Sampler::Sampler(const SamplerOptions& o) : options_(o), reader_(o.pid) {
               series_.involuntary_switches);
 }
 
-Sampler::~Sampler() {
-  stop();
-}
-
 void Sampler::start() {
-  if (thread_.joinable()) throw std::logic_error("the sampler runs already");
-  stop_.reset();
-  thread_ = std::thread([this] { run(); });
+  grid_.start([this](GridStop& stop) { return run(stop); });
 }
 
-void Sampler::stop() {
-  stop_.request();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Sampler::run() {
+GridResult Sampler::run(GridStop& stop) {
   const auto slow_every = std::max<std::int64_t>(1, std::llround(options_.hz / options_.slow_hz));
   FastReading fast;
   SlowReading slow;
-  const GridResult grid = run_on_grid(options_.hz, stop_, [&](std::int64_t k, double t) {
+  const GridResult grid = run_on_grid(options_.hz, stop, [&](std::int64_t k, double t) {
     if (series_.t.size() == series_.t.capacity()) {
       truncated_ = true;
       return false;
@@ -69,11 +58,9 @@ void Sampler::run() {
     }
     return true;
   });
-  missed_ = grid.missed;
-  duration_s_ = grid.duration_s;
-  self_cpu_s_ = grid.cpu_s;
   // The kernel's own peak, which sampling alone can miss, while it can still be read.
   if (exit_t_ < 0 && reader_.read_slow(slow)) hwm_bytes_ = std::max(hwm_bytes_, slow.hwm_bytes);
+  return grid;
 }
 
 }  // namespace perfkit

@@ -3,7 +3,6 @@
 // into storage allocated up front: nothing is allocated while sampling.
 
 #include <cstdint>
-#include <thread>
 #include <vector>
 
 #include "deadline_grid.hpp"
@@ -32,34 +31,30 @@ class Sampler {
  public:
   // Throws std::system_error (ESRCH, EACCES) when the pid cannot be sampled.
   explicit Sampler(const SamplerOptions& options);
-  ~Sampler();
-  Sampler(const Sampler&) = delete;
-  Sampler& operator=(const Sampler&) = delete;
 
   void start();
-  void stop();  // wakes and joins the thread at once; idempotent
+  void stop() { grid_.stop(); }  // wakes and joins the thread at once; idempotent
 
   // Valid to read once stop() has returned.
   const Series& series() const { return series_; }
-  std::uint64_t missed() const { return missed_; }  // deadlines passed unsampled
+  std::uint64_t missed() const { return grid_.result().missed; }  // deadlines passed unsampled
   bool exited() const { return exit_t_ >= 0; }
   double exit_t() const { return exit_t_; }               // seconds since start(), or -1
   std::uint64_t hwm_bytes() const { return hwm_bytes_; }  // last VmHWM read
   bool truncated() const { return truncated_; }           // storage filled up
-  double duration_s() const { return duration_s_; }
-  double self_cpu_s() const { return self_cpu_s_; }  // the sampling thread's own CPU
+  double duration_s() const { return grid_.result().duration_s; }
+  double self_cpu_s() const { return grid_.result().cpu_s; }  // the sampling thread's own CPU
 
  private:
-  void run();
+  GridResult run(GridStop& stop);
 
   SamplerOptions options_;
   ProcessReader reader_;
   Series series_;
-  std::thread thread_;
-  GridStop stop_;
-  std::uint64_t missed_ = 0, hwm_bytes_ = 0;
-  double exit_t_ = -1, duration_s_ = 0, self_cpu_s_ = 0;
+  std::uint64_t hwm_bytes_ = 0;
+  double exit_t_ = -1;
   bool truncated_ = false;
+  GridThread grid_;  // last: joined before the members it writes are destroyed
 };
 
 }  // namespace perfkit

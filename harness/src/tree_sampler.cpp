@@ -20,24 +20,13 @@ TreeSampler::TreeSampler(const TreeOptions& o) : options_(o), reader_(o.pid, o.c
   series_.denied.reserve(n);
 }
 
-TreeSampler::~TreeSampler() {
-  stop();
-}
-
 void TreeSampler::start() {
-  if (thread_.joinable()) throw std::logic_error("the tree sampler runs already");
-  stop_.reset();
-  thread_ = std::thread([this] { run(); });
+  grid_.start([this](GridStop& stop) { return run(stop); });
 }
 
-void TreeSampler::stop() {
-  stop_.request();
-  if (thread_.joinable()) thread_.join();
-}
-
-void TreeSampler::run() {
+GridResult TreeSampler::run(GridStop& stop) {
   TreeReading reading;
-  const GridResult grid = run_on_grid(options_.hz, stop_, [&](std::int64_t, double t) {
+  return run_on_grid(options_.hz, stop, [&](std::int64_t, double t) {
     if (series_.t.size() == series_.t.capacity()) {
       truncated_ = true;
       return false;
@@ -58,9 +47,6 @@ void TreeSampler::run() {
         series_.cpu_ns.empty() ? reading.cpu_ns : std::max(reading.cpu_ns, series_.cpu_ns.back()));
     return true;
   });
-  missed_ = grid.missed;
-  duration_s_ = grid.duration_s;
-  self_cpu_s_ = grid.cpu_s;
 }
 
 }  // namespace perfkit

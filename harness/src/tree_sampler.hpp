@@ -5,7 +5,6 @@
 // deadlines if it ran there.
 
 #include <cstdint>
-#include <thread>
 #include <vector>
 
 #include "deadline_grid.hpp"
@@ -36,33 +35,28 @@ class TreeSampler {
  public:
   // Throws std::system_error (ESRCH, EACCES) when the pid cannot be read.
   explicit TreeSampler(const TreeOptions& options);
-  ~TreeSampler();
-  TreeSampler(const TreeSampler&) = delete;
-  TreeSampler& operator=(const TreeSampler&) = delete;
 
   void start();
-  void stop();  // wakes and joins the thread at once; idempotent
+  void stop() { grid_.stop(); }  // wakes and joins the thread at once; idempotent
 
   // Valid to read once stop() has returned.
   const TreeSeries& series() const { return series_; }
-  std::uint64_t missed() const { return missed_; }
+  std::uint64_t missed() const { return grid_.result().missed; }
   bool exited() const { return exit_t_ >= 0; }
   double exit_t() const { return exit_t_; }
   bool truncated() const { return truncated_; }
-  double duration_s() const { return duration_s_; }
-  double self_cpu_s() const { return self_cpu_s_; }  // the sampling thread's own CPU
+  double duration_s() const { return grid_.result().duration_s; }
+  double self_cpu_s() const { return grid_.result().cpu_s; }  // the sampling thread's own CPU
 
  private:
-  void run();
+  GridResult run(GridStop& stop);
 
   TreeOptions options_;
   TreeReader reader_;
   TreeSeries series_;
-  std::thread thread_;
-  GridStop stop_;
-  std::uint64_t missed_ = 0;
-  double exit_t_ = -1, duration_s_ = 0, self_cpu_s_ = 0;
+  double exit_t_ = -1;
   bool truncated_ = false;
+  GridThread grid_;  // last: joined before the members it writes are destroyed
 };
 
 }  // namespace perfkit

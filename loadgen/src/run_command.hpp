@@ -15,7 +15,7 @@ struct RunCommandOptions {
   // Created once the load first stands at its full count (or every start is
   // done), so a harness knows when to begin measuring.
   std::string ready_file;
-  bool dry_run = false;   // print the plan and the limits check, spawn nothing
+  bool dry_run = false;  // print the plan and the limits check, spawn nothing
   bool progress = true;
 };
 
