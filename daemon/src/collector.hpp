@@ -22,6 +22,12 @@ struct CollectorOptions {
   // kFdReserve, left for the daemon's own sockets and files.
   std::size_t max_held_fds = 0;
   static constexpr std::size_t kFdReserve = 256;
+  // Most bytes of a cmdline read and kept per process. A process may make its
+  // argv megabytes long; uncapped, a few such users would swell the monitor
+  // by gigabytes. 4 KiB holds all but the longest command lines (a long Java
+  // classpath); a longer one is cut and flagged (ProcessIdentity::cmdline_truncated).
+  std::size_t max_cmdline_bytes = kDefaultMaxCmdline;
+  static constexpr std::size_t kDefaultMaxCmdline = 4096;
 };
 
 class Collector {

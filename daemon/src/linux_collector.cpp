@@ -8,7 +8,9 @@
 #include <climits>
 #include <system_error>
 
-#include "proc_parsers.hpp"
+#include "procfs/cmdline.hpp"
+#include "procfs/stat.hpp"
+#include "procfs/status.hpp"
 
 namespace procmond {
 namespace {
@@ -22,19 +24,10 @@ std::size_t automatic_fd_budget() {
 
 }  // namespace
 
-LinuxCollector::RelPath::RelPath(std::string_view pid_name, std::string_view file) {
-  std::size_t n = pid_name.copy(chars.data(), chars.size() - 1);
-  chars[n++] = '/';
-  n += file.copy(chars.data() + n, chars.size() - 1 - n);
-  chars[n] = '\0';
-}
-
 LinuxCollector::LinuxCollector(const CollectorOptions& options)
     : options_(options),
-      proc_fd_(::open(options.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
+      proc_fd_(procfs::open_proc_root(options.proc_root)),
       pids_(proc_fd_.get()) {
-  if (!proc_fd_)
-    throw std::system_error(errno, std::generic_category(), "open " + options.proc_root);
   if (options_.mode == StatMode::kHeld)
     held_budget_ = options_.max_held_fds ? options_.max_held_fds : automatic_fd_budget();
   if (long ps = ::sysconf(_SC_PAGESIZE); ps > 0) page_size_ = static_cast<std::uint64_t>(ps);
@@ -54,18 +47,11 @@ const Snapshot& LinuxCollector::collect() {
   return snapshot_;
 }
 
-long LinuxCollector::read_file(const RelPath& path, char* buf, std::size_t size) const {
-  procmon::UniqueFd fd(::openat(proc_fd_.get(), path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return -1;
-  return ::read(fd.get(), buf, size);
-}
-
 // Re-reads a held stat fd. A process that exited, or whose pid was reused,
 // fails here (the kernel answers ESRCH on the old fd), and the fd is dropped.
 bool LinuxCollector::read_held(CacheEntry& entry, StatFields& out) {
-  long n = ::pread(entry.stat_fd.get(), buf_.data(), buf_.size(), 0);
-  if (n > 0 && parse_stat({buf_.data(), static_cast<std::size_t>(n)}, out) &&
-      out.start_time == entry.identity.start_time)
+  auto text = procfs::pread_whole(entry.stat_fd.get(), buf_);
+  if (text && procfs::parse_stat(*text, out) && out.start_time == entry.identity.start_time)
     return true;
   entry.stat_fd.reset();
   --held_count_;
@@ -80,15 +66,15 @@ void LinuxCollector::read_process(pid_t pid, std::string_view name) {
 
   if (it == cache_.end() || !it->second.stat_fd || !read_held(it->second, fields)) {
     // Read /proc/PID/stat
-    fresh_fd.reset(::openat(proc_fd_.get(), RelPath(name, "stat").c_str(), O_RDONLY | O_CLOEXEC));
-    long n = fresh_fd ? ::read(fresh_fd.get(), buf_.data(), buf_.size()) : -1;
-    if (n <= 0) {
+    fresh_fd = procfs::open_at(proc_fd_.get(), procfs::PidPath(name, "stat").c_str());
+    auto text = fresh_fd ? procfs::pread_whole(fresh_fd.get(), buf_) : std::nullopt;
+    if (!text || text->empty()) {
       // ENOENT/ESRCH: exited between the listing and the read. Anything else
       // (EMFILE above all) is ours to report, not the process's.
-      ++(n == 0 || errno == ENOENT || errno == ESRCH ? stats.vanished : stats.read_errors);
+      ++(text || errno == ENOENT || errno == ESRCH ? stats.vanished : stats.read_errors);
       return;
     }
-    if (!parse_stat({buf_.data(), static_cast<std::size_t>(n)}, fields)) {
+    if (!procfs::parse_stat(*text, fields)) {
       ++stats.parse_errors;
       return;
     }
@@ -124,27 +110,22 @@ void LinuxCollector::read_identity(std::string_view name, std::uint64_t start_ti
                                    ProcessIdentity& out) {
   out.start_time = start_time;
 
-  // Read /proc/PID/cmdline (may exceed any fixed buffer)
-  cmdline_scratch_.clear();
-  out.cmdline.clear();
-  if (procmon::UniqueFd fd(
-          ::openat(proc_fd_.get(), RelPath(name, "cmdline").c_str(), O_RDONLY | O_CLOEXEC));
-      fd) {
-    long n;
-    while ((n = ::read(fd.get(), buf_.data(), buf_.size())) > 0)
-      cmdline_scratch_.append(buf_.data(), static_cast<std::size_t>(n));
-    out.cmdline = parse_cmdline(cmdline_scratch_);
-  }
+  // Read /proc/PID/cmdline, capped: a process chooses its length
+  auto truncated = procfs::read_capped_at(proc_fd_.get(), procfs::PidPath(name, "cmdline").c_str(),
+                                          options_.max_cmdline_bytes, cmdline_scratch_);
+  out.cmdline = truncated ? procfs::parse_cmdline(cmdline_scratch_) : std::vector<std::string>{};
+  out.cmdline_truncated = truncated.value_or(false);
 
   // Read /proc/PID/status for the real uid
-  long n = read_file(RelPath(name, "status"), buf_.data(), buf_.size());
-  auto uid = n > 0 ? parse_status_uid({buf_.data(), static_cast<std::size_t>(n)}) : std::nullopt;
-  out.uid = uid.value_or(static_cast<uid_t>(-1));
+  auto text = procfs::read_at(proc_fd_.get(), procfs::PidPath(name, "status").c_str(), buf_);
+  procfs::StatusFields status;
+  if (text && !procfs::parse_status(*text, status)) ++snapshot_.stats.parse_errors;
+  out.uid = status.uid.value_or(static_cast<uid_t>(-1));
 
   // Read /proc/PID/exe: EACCES for another user's process unless privileged
   std::array<char, PATH_MAX> target;
-  long len =
-      ::readlinkat(proc_fd_.get(), RelPath(name, "exe").c_str(), target.data(), target.size());
+  long len = ::readlinkat(proc_fd_.get(), procfs::PidPath(name, "exe").c_str(), target.data(),
+                          target.size());
   out.exe.assign(target.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
 }
 

@@ -12,7 +12,8 @@
 #include <unordered_map>
 
 #include "collector.hpp"
-#include "pid_directory.hpp"
+#include "procfs/pid_directory.hpp"
+#include "procfs/read.hpp"
 #include "procmon/unique_fd.hpp"
 
 namespace procmond {
@@ -33,22 +34,14 @@ class LinuxCollector final : public Collector {
     std::uint64_t seen_cycle = 0;
   };
 
-  // A path "PID/file" relative to the proc root, built on the stack.
-  struct RelPath {
-    std::array<char, 48> chars;
-    RelPath(std::string_view pid_name, std::string_view file);
-    const char* c_str() const { return chars.data(); }
-  };
-
   void read_process(pid_t pid, std::string_view name);
   bool read_held(CacheEntry& entry, StatFields& out);
   void read_identity(std::string_view name, std::uint64_t start_time, ProcessIdentity& out);
-  long read_file(const RelPath& path, char* buf, std::size_t size) const;
   void sweep();
 
   CollectorOptions options_;
   procmon::UniqueFd proc_fd_;
-  PidDirectory pids_;
+  procfs::PidDirectory pids_;
   std::size_t held_budget_ = 0;
   std::size_t held_count_ = 0;
   std::uint64_t page_size_ = 4096;

@@ -14,6 +14,16 @@ int main(int argc, char** argv) {
   snap->add_flag("--json", snapshot.json, "JSON for programs instead of a table");
   snap->add_option("--proc-root", snapshot.proc_root, "Where procfs is mounted")
       ->capture_default_str();
+  snap->add_option("--max-cmdline", snapshot.max_cmdline_bytes,
+                   "Most bytes of each command line read (e.g. 4096, 64KiB); a longer one is "
+                   "cut and flagged")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
+      ->capture_default_str();
+  snap->footer(
+      "Exit status: 0 printed; 1 the output could not be written; 2 bad arguments;\n"
+      "3 /proc could not be read at all. Processes that could not be read are counted\n"
+      "in the JSON (\"errors\") and said on stderr.");
 
   try {
     app.parse(argc, argv);

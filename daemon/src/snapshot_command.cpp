@@ -1,6 +1,7 @@
 #include "snapshot_command.hpp"
 
 #include <exception>
+#include <memory>
 
 #include "collector.hpp"
 #include "snapshot_format.hpp"
@@ -9,10 +10,25 @@ namespace procmond {
 
 int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& out,
                          std::ostream& err) {
+  const Snapshot* taken = nullptr;
+  std::unique_ptr<Collector> collector;
   try {
     // One cycle only: holding stat fds would buy nothing.
-    auto collector = make_collector({.proc_root = options.proc_root, .mode = StatMode::kPlain});
-    const Snapshot& snapshot = collector->collect();
+    collector = make_collector({.proc_root = options.proc_root,
+                                .mode = StatMode::kPlain,
+                                .max_cmdline_bytes = options.max_cmdline_bytes});
+    taken = &collector->collect();
+  } catch (const std::exception& e) {
+    err << "procmond snapshot: cannot read " << options.proc_root << ": " << e.what() << '\n';
+    return kExitProcUnreadable;
+  }
+  const Snapshot& snapshot = *taken;
+  if (const CycleStats& st = snapshot.stats; st.read_errors || st.parse_errors) {
+    err << "procmond snapshot: " << st.read_errors << " of " << st.listed
+        << " processes could not be read and are left out; " << st.parse_errors
+        << " files were malformed (the process left out, or its uid unknown)\n";
+  }
+  try {
     if (options.json) {
       out << snapshot_to_json(snapshot).dump(-1, ' ', false,
                                              nlohmann::json::error_handler_t::replace)

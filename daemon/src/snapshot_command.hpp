@@ -4,12 +4,21 @@
 #include <ostream>
 #include <string>
 
+#include "collector.hpp"
+
 namespace procmond {
 
 struct SnapshotCommandOptions {
   bool json = false;
   std::string proc_root = "/proc";
+  std::size_t max_cmdline_bytes = CollectorOptions::kDefaultMaxCmdline;
 };
+
+// Exit statuses: 0 every process read (some may have exited meanwhile);
+// 1 the output could not be written; 3 /proc could not be read at all.
+// Processes that could not be read or parsed are counted in the JSON and
+// said on stderr, and do not change the status.
+constexpr int kExitProcUnreadable = 3;
 
 // Returns the process exit code; errors go to `err`.
 int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& out,

@@ -41,6 +41,7 @@ std::string display_command(const ProcessRecord& p) {
     if (!out.empty()) out += ' ';
     append_printable(out, arg);
   }
+  if (p.identity->cmdline_truncated) out += " [...]";
   return out;
 }
 
@@ -58,6 +59,7 @@ nlohmann::json snapshot_to_json(const Snapshot& snapshot) {
         {"state", std::string(1, p.stat.state)},
         {"comm", std::string(p.stat.comm.view())},
         {"cmdline", id.cmdline},
+        {"cmdline_truncated", id.cmdline_truncated},
         {"exe", id.exe},
         {"start_time", p.stat.start_time},
         {"utime", p.stat.utime},
@@ -67,7 +69,13 @@ nlohmann::json snapshot_to_json(const Snapshot& snapshot) {
         {"threads", p.stat.threads},
     });
   }
-  return {{"count", snapshot.processes.size()}, {"processes", std::move(processes)}};
+  const CycleStats& st = snapshot.stats;
+  return {
+      {"count", snapshot.processes.size()},
+      {"listed", st.listed},
+      // What could not be read: the figures above leave these processes out.
+      {"errors", {{"vanished", st.vanished}, {"read", st.read_errors}, {"parse", st.parse_errors}}},
+      {"processes", std::move(processes)}};
 }
 
 void write_snapshot_table(const Snapshot& snapshot, std::ostream& out) {

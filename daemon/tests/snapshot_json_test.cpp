@@ -4,15 +4,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "forked_children.hpp"
+#include "procfs/quick_read.hpp"
 #include "snapshot_format.hpp"
 
 namespace procmond {
@@ -29,17 +29,10 @@ std::string run(const std::string& command, int* exit_code) {
   return out;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// /proc/PID/stat split naively: fine for a comm without spaces ("sleep").
-std::vector<std::string> stat_fields(pid_t pid) {
-  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/stat"));
-  std::vector<std::string> f;
-  for (std::string w; in >> w;) f.push_back(w);
-  return f;
+// What procfs reads of the pid now, to hold the daemon's JSON against.
+procfs::StatFields stat_of(pid_t pid) {
+  auto stat = procfs::read_stat(pid);
+  return stat ? *stat : procfs::StatFields{};
 }
 
 TEST(SnapshotJson, MatchesProcForOurChildren) {
@@ -49,7 +42,7 @@ TEST(SnapshotJson, MatchesProcForOurChildren) {
     pids.push_back(children.spawn_exec({"/bin/sleep", "3600." + std::to_string(i)}));
   // Wait until each child has exec'd (its comm is "sleep").
   for (pid_t pid : pids)
-    for (int i = 0; i < 400 && stat_fields(pid).at(1) != "(sleep)"; ++i) ::usleep(5000);
+    for (int i = 0; i < 400 && stat_of(pid).comm.view() != "sleep"; ++i) ::usleep(5000);
 
   int code = -1;
   std::string out = run(std::string(PROCMOND_BIN) + " snapshot --json", &code);
@@ -64,24 +57,62 @@ TEST(SnapshotJson, MatchesProcForOurChildren) {
     for (const auto& p : doc["processes"])
       if (p["pid"] == pid) rec = &p;
     ASSERT_NE(rec, nullptr) << "pid " << pid;
-    auto f = stat_fields(pid);  // proc(5): f[k-1] is field k
+    const procfs::StatFields f = stat_of(pid);
     const auto& p = *rec;
     EXPECT_EQ(p["comm"], "sleep");
-    EXPECT_EQ(p["state"], f[2]);
-    EXPECT_EQ(p["ppid"], std::stoi(f[3]));
+    EXPECT_EQ(p["state"], std::string(1, f.state));
+    EXPECT_EQ(p["ppid"], f.ppid);
     EXPECT_EQ(p["ppid"], ::getpid());
-    EXPECT_EQ(p["utime"], std::stoull(f[13]));
-    EXPECT_EQ(p["stime"], std::stoull(f[14]));
-    EXPECT_EQ(p["threads"], std::stoull(f[19]));
-    EXPECT_EQ(p["start_time"], std::stoull(f[21]));
-    EXPECT_EQ(p["vsize_bytes"], std::stoull(f[22]));
-    EXPECT_EQ(p["rss_bytes"],
-              std::stoull(f[23]) * static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE)));
+    EXPECT_EQ(p["utime"], f.utime);
+    EXPECT_EQ(p["stime"], f.stime);
+    EXPECT_EQ(p["threads"], f.threads);
+    EXPECT_EQ(p["start_time"], f.start_time);
+    EXPECT_EQ(p["vsize_bytes"], f.vsize_bytes);
+    EXPECT_EQ(p["rss_bytes"], f.rss_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
+    EXPECT_EQ(p["cmdline_truncated"], false);
     EXPECT_EQ(p["cmdline"], (std::vector<std::string>{"/bin/sleep", "3600." + std::to_string(i)}));
     EXPECT_EQ(p["exe"],
               std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe").string());
     EXPECT_EQ(p["uid"], ::getuid());
   }
+}
+
+TEST(SnapshotJson, SaysWhatItCouldNotReadAndCapsEachCmdline) {
+  testing::ForkedChildren children;
+  // A user may make argv megabytes long; sleep sums its arguments, so 3600
+  // followed by 50,000 zeros (100 KB of argv) still sleeps an hour.
+  std::vector<std::string> argv{"/bin/sleep", "3600"};
+  argv.resize(50'002, "0");
+  const pid_t pid = children.spawn_exec(argv);
+  for (int i = 0; i < 400 && stat_of(pid).comm.view() != "sleep"; ++i) ::usleep(5000);
+
+  int code = -1;
+  nlohmann::json doc = nlohmann::json::parse(
+      run(std::string(PROCMOND_BIN) + " snapshot --json --max-cmdline 1KiB", &code));
+  ASSERT_EQ(code, 0);
+  // The errors are there for a program to read, whatever their count now.
+  ASSERT_TRUE(doc["errors"].is_object());
+  for (const char* kind : {"vanished", "read", "parse"})
+    EXPECT_TRUE(doc["errors"][kind].is_number_unsigned()) << kind;
+  EXPECT_GE(doc["listed"].get<std::size_t>(), doc["count"].get<std::size_t>());
+  const nlohmann::json* rec = nullptr;
+  for (const auto& p : doc["processes"])
+    if (p["pid"] == pid) rec = &p;
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ((*rec)["cmdline_truncated"], true);
+  std::size_t bytes = 0;
+  for (const auto& arg : (*rec)["cmdline"]) bytes += arg.get<std::string>().size() + 1;
+  EXPECT_LE(bytes, 1025u);
+  EXPECT_EQ((*rec)["cmdline"][0], "/bin/sleep");
+}
+
+TEST(SnapshotJson, AnUnreadableProcExitsThreeWithOneLine) {
+  int code = -1;
+  std::string out =
+      run(std::string(PROCMOND_BIN) + " snapshot --json --proc-root /no/such/proc 2>&1", &code);
+  EXPECT_EQ(code, 3);
+  EXPECT_NE(out.find("cannot read /no/such/proc"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
 }
 
 TEST(SnapshotJson, BadArgumentsExitTwoAndHelpExitsZero) {

@@ -35,17 +35,24 @@ inline double thread_cpu_s() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-// A stop request that wakes the sleeping grid at once: a 1 Hz sampler stops
-// in microseconds, not after up to a second. The sleep is one futex wait with
-// an absolute CLOCK_MONOTONIC deadline, which costs what clock_nanosleep does;
-// a condition variable cost about 0.08 % of a core more at 100 Hz here.
-class GridStop {
+// What the grid's thread and its owner share: a stop request that wakes the
+// sleeping grid at once (a 1 Hz sampler stops in microseconds, not after up
+// to a second), and the count of missed deadlines, read while it grows. The
+// sleep is one futex wait with an absolute CLOCK_MONOTONIC deadline, which
+// costs what clock_nanosleep does; a condition variable cost about 0.08 % of
+// a core more at 100 Hz here.
+class GridControl {
  public:
   void request() {
     word_.store(1);
     ::syscall(SYS_futex, &word_, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, nullptr, nullptr, 0);
   }
-  void reset() { word_.store(0); }
+  void reset() {
+    word_.store(0);
+    missed_.store(0);
+  }
+  void add_missed(std::uint64_t n) { missed_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t missed() const { return missed_.load(std::memory_order_relaxed); }
   // Sleeps until the deadline (ns on CLOCK_MONOTONIC) or a request: true then.
   bool sleep_until_ns(std::int64_t deadline) {
     const timespec until{static_cast<time_t>(deadline / 1'000'000'000),
@@ -62,13 +69,14 @@ class GridStop {
 
  private:
   std::atomic<std::uint32_t> word_{0};  // the futex: 1 once a stop is requested
+  std::atomic<std::uint64_t> missed_{0};
   static_assert(sizeof(word_) == 4 && std::atomic<std::uint32_t>::is_always_lock_free);
 };
 
 // Calls tick(k, seconds_since_start) for each deadline k until tick returns
 // false or a stop is requested.
 template <typename Tick>
-GridResult run_on_grid(double hz, GridStop& stop, Tick&& tick) {
+GridResult run_on_grid(double hz, GridControl& stop, Tick&& tick) {
   const auto period = static_cast<std::int64_t>(1e9 / hz);
   const std::int64_t t0 = monotonic_ns();
   const double cpu0 = thread_cpu_s();
@@ -81,6 +89,7 @@ GridResult run_on_grid(double hz, GridStop& stop, Tick&& tick) {
     if (t0 + next * period <= after) {
       const std::int64_t due = (after - t0) / period + 1;
       result.missed += static_cast<std::uint64_t>(due - next);
+      stop.add_missed(static_cast<std::uint64_t>(due - next));
       next = due;
     }
     k = next;
@@ -94,6 +103,8 @@ GridResult run_on_grid(double hz, GridStop& stop, Tick&& tick) {
 // The thread a sampler runs its grid on: start() runs body(stop) there, which
 // returns the grid's result; stop() wakes it at once and joins. A sampler
 // declares it last, so it is joined before the storage the body writes goes.
+// It runs once: a second start() would append a series whose clock restarts
+// at 0 to the first, so it is refused.
 class GridThread {
  public:
   GridThread() = default;
@@ -103,7 +114,8 @@ class GridThread {
 
   template <typename Body>
   void start(Body body) {
-    if (thread_.joinable()) throw std::logic_error("the sampler runs already");
+    if (started_) throw std::logic_error("a sampler samples once; make a new one");
+    started_ = true;
     stop_.reset();
     thread_ = std::thread([this, body] { result_ = body(stop_); });
   }
@@ -111,10 +123,12 @@ class GridThread {
     stop_.request();
     if (thread_.joinable()) thread_.join();
   }
-  const GridResult& result() const { return result_; }  // valid once stop() returned
+  const GridResult& result() const { return result_; }     // valid once stop() returned
+  std::uint64_t missed() const { return stop_.missed(); }  // at any time
 
  private:
-  GridStop stop_;
+  bool started_ = false;
+  GridControl stop_;
   GridResult result_;
   std::thread thread_;
 };

@@ -91,7 +91,7 @@ PYBIND11_MODULE(_native, m) {
   m.def(
       "bare_grid",
       [](double hz, double seconds) {
-        perfkit::GridStop stop;
+        perfkit::GridControl stop;
         perfkit::GridResult grid;
         std::uint64_t ticks = 0;
         std::thread worker([&] {
@@ -129,7 +129,8 @@ PYBIND11_MODULE(_native, m) {
              d["involuntary_switches"] = view(s.involuntary_switches, self);
              return d;
            })
-      .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes);
+      .def_property_readonly("hwm_bytes", &perfkit::Sampler::hwm_bytes)
+      .def_property_readonly("malformed", &perfkit::Sampler::malformed);
 
   bind_run_control(sampler);
 
@@ -150,6 +151,7 @@ PYBIND11_MODULE(_native, m) {
         d["t"] = view(s.t, self);
         d["procs"] = view(s.procs, self);
         d["denied"] = view(s.denied, self);
+        d["malformed"] = view(s.malformed, self);
         d["rss_sum_bytes"] = view(s.rss_sum_bytes, self);
         d["pss_bytes"] = view(s.pss_bytes, self);
         d["uss_bytes"] = view(s.uss_bytes, self);

@@ -1,6 +1,7 @@
 #pragma once
 // Reads one process's RSS, CPU time and threads with held fds and pread: the
-// cheapest per-sample path (/proc floors in ../shared/MEASURED.md).
+// cheapest per-sample path (about 5 µs against 13 µs for open/read/close of
+// stat and statm, 34 µs for psutil, measured on the project's 2-core VM).
 //
 // CPU time comes from clock_getcpuclockid(pid): the kernel's sum_exec_runtime
 // of every thread, in nanoseconds. Not utime+stime from stat, which counts
@@ -13,7 +14,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "pid_directory.hpp"
+#include "procfs/pid_directory.hpp"
 #include "procmon/unique_fd.hpp"
 
 namespace perfkit {
@@ -33,23 +34,26 @@ struct SlowReading {
   std::uint64_t hwm_bytes = 0;  // VmHWM: the kernel's own peak RSS
 };
 
+// What a read found. kMalformed: the file did not parse (never taken for 0).
+enum class ReadResult { kOk, kGone, kMalformed };
+
 class ProcessReader {
  public:
   // Throws std::system_error: ESRCH for no such process, EACCES when it may not be read.
   explicit ProcessReader(pid_t pid);
 
-  // False once the process has exited (a zombie counts as exited: it has no memory).
-  bool read_fast(FastReading& out);
-  bool read_slow(SlowReading& out);
+  // kGone once the process has exited (a zombie counts as exited: it has no memory).
+  ReadResult read_fast(FastReading& out);
+  ReadResult read_slow(SlowReading& out);
   pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_;
   procmon::UniqueFd statm_, status_;
-  procmon::UniqueFd fd_dir_;                   // invalid when not ours to read
-  std::optional<procmond::PidDirectory> fds_;  // lists fd_dir_ with no allocation
+  procmon::UniqueFd fd_dir_;                 // invalid when not ours to read
+  std::optional<procfs::PidDirectory> fds_;  // lists fd_dir_ with no allocation
   clockid_t cpu_clock_{};
-  long page_size_;
+  std::uint64_t page_size_;
   std::array<char, 4096> buf_{};
 };
 

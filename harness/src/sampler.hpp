@@ -2,6 +2,7 @@
 // Samples one process on its own thread, on absolute deadlines (no drift),
 // into storage allocated up front: nothing is allocated while sampling.
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -32,28 +33,33 @@ class Sampler {
   // Throws std::system_error (ESRCH, EACCES) when the pid cannot be sampled.
   explicit Sampler(const SamplerOptions& options);
 
+  // Runs once; a second call throws std::logic_error.
   void start();
   void stop() { grid_.stop(); }  // wakes and joins the thread at once; idempotent
 
   // Valid to read once stop() has returned.
   const Series& series() const { return series_; }
-  std::uint64_t missed() const { return grid_.result().missed; }  // deadlines passed unsampled
-  bool exited() const { return exit_t_ >= 0; }
-  double exit_t() const { return exit_t_; }               // seconds since start(), or -1
-  std::uint64_t hwm_bytes() const { return hwm_bytes_; }  // last VmHWM read
-  bool truncated() const { return truncated_; }           // storage filled up
+  // These may be read at any time, while the sampling thread writes them.
+  std::uint64_t missed() const { return grid_.missed(); }  // deadlines passed unsampled
+  bool exited() const { return exit_t_.load() >= 0; }
+  double exit_t() const { return exit_t_.load(); }               // seconds since start(), or -1
+  std::uint64_t hwm_bytes() const { return hwm_bytes_.load(); }  // highest VmHWM read
+  bool truncated() const { return truncated_.load(); }           // storage filled up
+  // Reads whose text did not parse: skipped, never taken for a 0.
+  std::uint64_t malformed() const { return malformed_.load(); }
   double duration_s() const { return grid_.result().duration_s; }
   double self_cpu_s() const { return grid_.result().cpu_s; }  // the sampling thread's own CPU
 
  private:
-  GridResult run(GridStop& stop);
+  GridResult run(GridControl& stop);
 
   SamplerOptions options_;
   ProcessReader reader_;
   Series series_;
-  std::uint64_t hwm_bytes_ = 0;
-  double exit_t_ = -1;
-  bool truncated_ = false;
+  std::atomic<std::uint64_t> hwm_bytes_{0};
+  std::atomic<double> exit_t_{-1};
+  std::atomic<bool> truncated_{false};
+  std::atomic<std::uint64_t> malformed_{0};
   GridThread grid_;  // last: joined before the members it writes are destroyed
 };
 

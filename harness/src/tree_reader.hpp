@@ -9,29 +9,32 @@
 // smaps_rollup walks the page tables (39-70 µs a process here), which is
 // why the tree is read at its own, lower rate.
 //
-// CPU: each member's nanosecond CPU clock plus the CPU of the children it has
-// reaped (cutime + cstime, in ticks but cumulative), so a child that lived
-// and was reaped between two reads still counts. A child whose parent ignores
-// SIGCHLD is reaped without that accounting and is missed once it is gone.
+// CPU (tree_cpu.hpp): what the tree burned since the reader was made, summed
+// from each member's growth between two reads, so a member that leaves the
+// tree takes none of what was counted with it.
 
 #include <sys/types.h>
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "descendants.hpp"
 #include "procmon/unique_fd.hpp"
+#include "tree_cpu.hpp"
 
 namespace perfkit {
 
 struct TreeReading {
   std::uint32_t procs = 0;          // live processes read (root + descendants)
   std::uint32_t denied = 0;         // members whose memory may not be read (not in the sums)
+  std::uint32_t malformed = 0;      // members whose files did not parse (not in the sums)
   std::uint64_t rss_sum_bytes = 0;  // over-counts shared pages; for comparison only
   std::uint64_t pss_bytes = 0;      // 0 unless pss
   std::uint64_t uss_bytes = 0;      // 0 unless pss
-  std::uint64_t cpu_ns = 0;
+  std::uint64_t cpu_ns = 0;         // cumulative since the reader was made; never falls
 };
 
 class TreeReader {
@@ -47,14 +50,17 @@ class TreeReader {
   enum class Member { kRead, kDenied, kGone };
   // threads: from stat when read (children), else 0.
   Member read_member(pid_t pid, TreeReading& out, std::uint32_t& threads);
-  // The root's files through a held /proc/ROOT fd: a reused pid is never read.
-  bool read_file(pid_t pid, const char* file, std::size_t& size);
+  Member read_memory(pid_t pid, TreeReading& out);
+  // One whole file of a member; the root's through a held /proc/ROOT fd, so
+  // that a reused pid is never read.
+  std::optional<std::string_view> read_file(pid_t pid, const char* file);
 
   pid_t root_;
   bool children_, pss_;
-  long page_size_, ticks_per_s_;
+  std::uint64_t page_size_, ticks_per_s_;
   procmon::UniqueFd proc_, root_dir_;
   DescendantFinder finder_;
+  TreeCpu cpu_;
   std::vector<pid_t> members_;
   std::array<char, 4096> buf_{};
 };

@@ -18,13 +18,14 @@ TreeSampler::TreeSampler(const TreeOptions& o) : options_(o), reader_(o.pid, o.c
   series_.t.reserve(n);
   series_.procs.reserve(n);
   series_.denied.reserve(n);
+  series_.malformed.reserve(n);
 }
 
 void TreeSampler::start() {
-  grid_.start([this](GridStop& stop) { return run(stop); });
+  grid_.start([this](GridControl& stop) { return run(stop); });
 }
 
-GridResult TreeSampler::run(GridStop& stop) {
+GridResult TreeSampler::run(GridControl& stop) {
   TreeReading reading;
   return run_on_grid(options_.hz, stop, [&](std::int64_t, double t) {
     if (series_.t.size() == series_.t.capacity()) {
@@ -43,8 +44,8 @@ GridResult TreeSampler::run(GridStop& stop) {
     series_.rss_sum_bytes.push_back(reading.rss_sum_bytes);
     series_.pss_bytes.push_back(reading.pss_bytes);
     series_.uss_bytes.push_back(reading.uss_bytes);
-    series_.cpu_ns.push_back(
-        series_.cpu_ns.empty() ? reading.cpu_ns : std::max(reading.cpu_ns, series_.cpu_ns.back()));
+    series_.malformed.push_back(reading.malformed);
+    series_.cpu_ns.push_back(reading.cpu_ns);
     return true;
   });
 }

@@ -22,11 +22,10 @@ struct TreeOptions {
 
 struct TreeSeries {
   std::vector<double> t;  // seconds since start()
-  std::vector<std::uint32_t> procs, denied;
+  std::vector<std::uint32_t> procs, denied, malformed;
   std::vector<std::uint64_t> rss_sum_bytes, pss_bytes, uss_bytes;
-  // Cumulative CPU of the tree, kept monotone (a running maximum): a member
-  // reparented out of the tree takes its CPU with it, and a child reaped during
-  // a walk is counted neither live nor in its parent's cutime for that walk.
+  // Cumulative CPU of the tree since start() (tree_cpu.hpp): the sum of each
+  // member's growth, so it never falls and a member leaving flattens nothing.
   std::vector<std::uint64_t> cpu_ns;
   std::vector<std::uint64_t> walk_ns;  // what each read cost, for honesty about overhead
 };
@@ -41,7 +40,7 @@ class TreeSampler {
 
   // Valid to read once stop() has returned.
   const TreeSeries& series() const { return series_; }
-  std::uint64_t missed() const { return grid_.result().missed; }
+  std::uint64_t missed() const { return grid_.missed(); }
   bool exited() const { return exit_t_ >= 0; }
   double exit_t() const { return exit_t_; }
   bool truncated() const { return truncated_; }
@@ -49,7 +48,7 @@ class TreeSampler {
   double self_cpu_s() const { return grid_.result().cpu_s; }  // the sampling thread's own CPU
 
  private:
-  GridResult run(GridStop& stop);
+  GridResult run(GridControl& stop);
 
   TreeOptions options_;
   TreeReader reader_;

@@ -9,10 +9,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <system_error>
 #include <thread>
 
 #include "forked_children.hpp"
+#include "procfs/quick_read.hpp"
 
 namespace perfkit {
 namespace {
@@ -65,6 +67,44 @@ TEST(Sampler, AnExitEndsTheSeriesAndIsNoted) {
   EXPECT_TRUE(s.exited());
   EXPECT_GT(s.exit_t(), 0.05);
   EXPECT_LE(s.series().t.back(), s.exit_t());
+}
+
+// A process names itself anything: its comm is the name it was executed by,
+// and the first line of status is "Name:\t<comm>". This one is called
+// "VmHWM:999999999" (15 bytes, a whole comm) and holds about 1 MB.
+TEST(Sampler, AHostileNameChangesNoReading) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sampler_test." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto hostile = dir / "VmHWM:999999999";
+  std::filesystem::create_symlink("/bin/sleep", hostile);
+  procmond::testing::ForkedChildren children;
+  const pid_t pid = children.spawn_exec({hostile.string(), "3600.25"});
+  for (int i = 0; i < 200; ++i) {
+    auto stat = procfs::read_stat(pid);
+    if (stat && stat->comm.view() == "VmHWM:999999999") break;
+    std::this_thread::sleep_for(5ms);
+  }
+  std::filesystem::remove_all(dir);  // once exec'd, the child keeps its image
+  ASSERT_EQ(procfs::read_stat(pid)->comm.view(), "VmHWM:999999999");
+  Sampler s({.pid = pid, .hz = 100, .slow_hz = 100});
+  s.start();
+  std::this_thread::sleep_for(100ms);
+  s.stop();
+  EXPECT_EQ(s.malformed(), 0u);
+  EXPECT_GT(s.hwm_bytes(), 0u);
+  EXPECT_LT(s.hwm_bytes(), 64u << 20) << "a name was read as VmHWM";
+  ASSERT_FALSE(s.series().threads.empty());
+  EXPECT_EQ(s.series().threads.back(), 1u);
+}
+
+TEST(Sampler, SamplesOnceAndRefusesARestart) {
+  Sampler s({.pid = ::getpid(), .hz = 100});
+  s.start();
+  s.stop();
+  // A second run would append a series whose clock restarts at 0.
+  EXPECT_THROW(s.start(), std::logic_error);
+  EXPECT_FALSE(s.series().t.empty());
 }
 
 TEST(Sampler, ANonexistentPidIsEsrch) {

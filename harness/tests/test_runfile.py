@@ -70,7 +70,7 @@ def test_fingerprint_changes_with_the_build(tmp_path):
 
 def test_google_benchmark_repetitions_become_samples(bin_dir, tmp_path):
     out = tmp_path / "gb.json"
-    subprocess.run([bin_dir / "proc_parsers_bench", "--benchmark_repetitions=3",
+    subprocess.run([bin_dir / "procfs_parsers_bench", "--benchmark_repetitions=3",
                     "--benchmark_min_time=0.01", f"--benchmark_out={out}",
                     "--benchmark_out_format=json"], check=True, capture_output=True)
     metrics = importers.from_google_benchmark(out, "parsers")

@@ -1,52 +1,50 @@
 #include "limits_check.hpp"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #include <string>
+
+#include "procfs/fields.hpp"
+#include "procfs/pid_directory.hpp"
+#include "procfs/read.hpp"
+#include "procfs/status.hpp"
+#include "procfs/system.hpp"
 
 namespace loadgen {
 namespace {
 
-std::uint64_t read_number(const char* path) {
+// A whole small file (/proc/sys values, meminfo, loadavg); "" when unreadable.
+std::string slurp(const char* path) {
   std::ifstream in(path);
-  std::uint64_t v = 0;
-  in >> v;
-  return v;
+  return {std::istreambuf_iterator<char>(in), {}};
 }
 
-std::uint64_t mem_available_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key, unit;
-  std::uint64_t kib = 0;
-  while (in >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
+std::uint64_t read_number(const char* path) {
+  std::string text = slurp(path);
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return procfs::parse_u64(text).value_or(0);
 }
 
 // Processes of our real uid, as RLIMIT_NPROC counts them (threads included).
 std::uint64_t tasks_of_uid(uid_t uid) {
   std::uint64_t n = 0;
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return 0;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream status(std::string("/proc/") + e->d_name + "/status");
-    std::string line;
-    uid_t owner = static_cast<uid_t>(-1);
-    std::uint64_t threads = 1;
-    while (std::getline(status, line)) {
-      if (line.rfind("Uid:", 0) == 0) std::istringstream(line.substr(4)) >> owner;
-      if (line.rfind("Threads:", 0) == 0) std::istringstream(line.substr(8)) >> threads;
-    }
-    if (owner == uid) n += threads;
-  }
-  ::closedir(dir);
+  procmon::UniqueFd proc = procfs::open_at(AT_FDCWD, "/proc", O_DIRECTORY);
+  if (!proc) return 0;
+  procfs::PidDirectory pids(proc.get());
+  std::array<char, 4096> buf;
+  procfs::StatusFields status;
+  pids.for_each_pid([&](int, std::string_view name) {
+    auto text = procfs::read_at(proc.get(), procfs::PidPath(name, "status").c_str(), buf);
+    if (text && procfs::parse_status(*text, status) && status.uid == uid)
+      n += status.threads.value_or(1);
+  });
   return n;
 }
 
@@ -68,11 +66,7 @@ SystemLimits read_system_limits() {
   l.threads_max = read_number("/proc/sys/kernel/threads-max");
   // procs_running/blocked count only runnable tasks; /proc/loadavg's 4th field
   // "running/total" gives every task on the machine.
-  std::ifstream loadavg("/proc/loadavg");
-  std::string a, b, c, tasks;
-  loadavg >> a >> b >> c >> tasks;
-  if (auto slash = tasks.find('/'); slash != std::string::npos)
-    l.tasks_now = std::stoull(tasks.substr(slash + 1));
+  l.tasks_now = procfs::parse_loadavg_tasks(slurp("/proc/loadavg")).value_or(0);
   rlimit r{};
   // Root (CAP_SYS_ADMIN / CAP_SYS_RESOURCE) is exempt from RLIMIT_NPROC.
   if (::getuid() != 0 && ::getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY) {
@@ -80,7 +74,8 @@ SystemLimits read_system_limits() {
     l.nproc_used = tasks_of_uid(::getuid());
   }
   if (::getrlimit(RLIMIT_NOFILE, &r) == 0) l.fd_limit = r.rlim_cur;
-  l.mem_available = mem_available_bytes();
+  if (auto mem = procfs::parse_meminfo(slurp("/proc/meminfo")))
+    l.mem_available = mem->available_bytes;
   l.cpus = static_cast<std::uint64_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
   return l;
 }

@@ -10,8 +10,6 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
-#include <fstream>
-#include <limits>
 #include <memory>
 #include <queue>
 #include <stdexcept>
@@ -19,6 +17,7 @@
 
 #include "enum_names.hpp"
 #include "monotonic.hpp"
+#include "procfs/quick_read.hpp"
 #include "spawner.hpp"
 
 namespace loadgen {
@@ -32,14 +31,8 @@ void sleep_until(double t) {
 // VmHWM of our own memory. Not ru_maxrss: Linux carries that across execve,
 // so a loadgen started from a 13 MB Python reported 13 MB whatever it used.
 std::uint64_t own_peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  std::uint64_t kib = 0;
-  while (status >> key) {
-    if (key == "VmHWM:" && status >> kib) return kib * 1024;
-    status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  return 0;
+  auto status = procfs::read_status(0);
+  return status ? status->vm_hwm_bytes.value_or(0) : 0;
 }
 
 std::uint64_t tree_nodes(const KindOptions& k) {

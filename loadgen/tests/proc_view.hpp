@@ -1,14 +1,15 @@
 #pragma once
 // What /proc says of a pid, for the tests: enough to tell whose child it is,
-// which group it is in, and what it runs.
+// which group it is in, and what it runs. Read through procfs, the project's
+// one /proc parser.
 
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "procfs/quick_read.hpp"
 
 namespace loadgen::testing {
 
@@ -20,16 +21,13 @@ struct ProcView {
 };
 
 inline ProcView view(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  ProcView v;
-  if (!std::getline(in, line)) return v;
-  auto open = line.find('('), close = line.rfind(')');
-  v.exists = true;
-  v.comm = line.substr(open + 1, close - open - 1);
-  std::istringstream rest(line.substr(close + 2));
-  rest >> v.state >> v.ppid >> v.pgrp;
-  return v;
+  auto stat = procfs::read_stat(pid);
+  if (!stat) return {};
+  return {.exists = true,
+          .comm = std::string(stat->comm.view()),
+          .state = stat->state,
+          .ppid = stat->ppid,
+          .pgrp = stat->pgrp};
 }
 
 // True once the test process has no child left at all (waitpid says ECHILD).

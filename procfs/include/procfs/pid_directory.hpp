@@ -10,7 +10,7 @@
 
 #include "procmon/unique_fd.hpp"
 
-namespace procmond {
+namespace procfs {
 
 class PidDirectory {
  public:
@@ -64,4 +64,4 @@ bool PidDirectory::for_each_pid(Fn&& fn) {
   }
 }
 
-}  // namespace procmond
+}  // namespace procfs

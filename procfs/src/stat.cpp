@@ -1,10 +1,11 @@
-#include "proc_parsers.hpp"
+#include "procfs/stat.hpp"
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
-namespace procmond {
+namespace procfs {
 namespace {
 
 template <typename T>
@@ -79,6 +80,12 @@ bool parse_stat(std::string_view text, StatFields& out) {
       case 4:
         ok = scan_unsigned(p, end, v) && narrow(v, out.ppid);
         break;
+      case 5:
+        ok = scan_unsigned(p, end, v) && narrow(v, out.pgrp);
+        break;
+      case 6:
+        ok = scan_unsigned(p, end, v) && narrow(v, out.session);
+        break;
       case 9:
         ok = scan_unsigned(p, end, v) && narrow(v, out.flags);
         break;
@@ -115,35 +122,4 @@ bool parse_stat(std::string_view text, StatFields& out) {
   return true;
 }
 
-std::optional<uid_t> parse_status_uid(std::string_view text) {
-  static constexpr std::string_view kKey = "\nUid:";
-  std::size_t at = text.find(kKey);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view rest = text.substr(at + kKey.size());
-  std::size_t start = rest.find_first_not_of(" \t");
-  if (start == std::string_view::npos) return std::nullopt;
-  rest.remove_prefix(start);
-  std::size_t end = rest.find_first_of(" \t\n");
-  uid_t uid = 0;
-  if (!to_number(rest.substr(0, end), uid)) return std::nullopt;
-  return uid;
-}
-
-std::vector<std::string> parse_cmdline(std::string_view text) {
-  std::vector<std::string> args;
-  if (text.empty()) return args;  // kernel thread or zombie
-  if (text.back() == '\0') text.remove_suffix(1);
-  std::size_t start = 0;
-  while (true) {
-    std::size_t end = text.find('\0', start);
-    if (end == std::string_view::npos) {
-      args.emplace_back(text.substr(start));
-      break;
-    }
-    args.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return args;
-}
-
-}  // namespace procmond
+}  // namespace procfs

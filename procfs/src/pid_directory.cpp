@@ -1,9 +1,9 @@
-#include "pid_directory.hpp"
+#include "procfs/pid_directory.hpp"
 
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace procmond {
+namespace procfs {
 
 // 64 KiB holds about 2,000 pid entries per getdents64 call.
 PidDirectory::PidDirectory(int dir_fd) : dir_fd_(dir_fd), buffer_(64 * 1024) {}
@@ -16,4 +16,4 @@ bool PidDirectory::rewind() {
   return ::lseek(dir_fd_, 0, SEEK_SET) == 0;
 }
 
-}  // namespace procmond
+}  // namespace procfs
