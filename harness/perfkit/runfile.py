@@ -1,4 +1,4 @@
-"""The one result format, perfkit.run/1 (../shared/DESIGN.md): a run's machine,
+"""The one result format, perfkit.run/1 (docs/DESIGN.md): a run's machine,
 revision and every metric with every repetition. Writer, reader, and the JSON
 Schema check (schema/run-1.schema.json) that both apply."""
 import datetime
