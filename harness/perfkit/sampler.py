@@ -94,6 +94,8 @@ class Sampler:
             "exited": bool(self._native.exited),
             "exit_t": float(self._native.exit_t) if self._native.exited else None,
             "truncated": bool(self._native.truncated),
+            # Reads whose text did not parse: skipped, never taken for a 0.
+            "malformed": int(self._native.malformed),
             # The kernel's own peak (VmHWM) catches what falls between samples.
             "peak_rss_bytes": max(sampled_peak, int(self._native.hwm_bytes)) if whole
             else sampled_peak,
@@ -126,6 +128,8 @@ class Sampler:
             mean, peak = _cpu_percent(t, cpu.astype(np.float64))
             out.update(tree_procs_max=int(procs.max()) if n else 0,
                        tree_denied_max=int(denied.max()) if n else 0,
+                       tree_malformed_max=int(s["tree_malformed"].max())
+                       if len(s["tree_malformed"]) else 0,
                        tree_peak_rss_sum_bytes=int(rss_sum.max()) if n else 0,
                        tree_cpu_mean_percent=mean, tree_cpu_max_percent=peak)
         return out
