@@ -47,7 +47,7 @@ class LinuxCollector final : public Collector {
   std::uint64_t page_size_ = 4096;
   std::unordered_map<pid_t, CacheEntry> cache_;
   Snapshot snapshot_;
-  std::array<char, 4096> buf_{};  // one stat or status file; both are < 2 KiB
+  procfs::SmallFileBuffer buf_{};  // one stat or status file
   std::string cmdline_scratch_;
 };
 

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "procfs/pid_directory.hpp"
+#include "procfs/read.hpp"
 #include "procmon/unique_fd.hpp"
 
 namespace perfkit {
@@ -54,7 +55,7 @@ class ProcessReader {
   std::optional<procfs::PidDirectory> fds_;  // lists fd_dir_ with no allocation
   clockid_t cpu_clock_{};
   std::uint64_t page_size_;
-  std::array<char, 4096> buf_{};
+  procfs::SmallFileBuffer buf_{};
 };
 
 }  // namespace perfkit

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "descendants.hpp"
+#include "procfs/read.hpp"
 #include "procmon/unique_fd.hpp"
 #include "tree_cpu.hpp"
 
@@ -62,7 +63,7 @@ class TreeReader {
   DescendantFinder finder_;
   TreeCpu cpu_;
   std::vector<pid_t> members_;
-  std::array<char, 4096> buf_{};
+  procfs::SmallFileBuffer buf_{};
 };
 
 }  // namespace perfkit

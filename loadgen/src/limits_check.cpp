@@ -38,7 +38,7 @@ std::uint64_t tasks_of_uid(uid_t uid) {
   procmon::UniqueFd proc = procfs::open_at(AT_FDCWD, "/proc", O_DIRECTORY);
   if (!proc) return 0;
   procfs::PidDirectory pids(proc.get());
-  std::array<char, 4096> buf;
+  procfs::SmallFileBuffer buf;
   procfs::StatusFields status;
   pids.for_each_pid([&](int, std::string_view name) {
     auto text = procfs::read_at(proc.get(), procfs::PidPath(name, "status").c_str(), buf);

@@ -14,7 +14,7 @@ template <typename Fields, typename Parse>
 std::optional<Fields> read_one(pid_t pid, const char* file, Parse parse) {
   procmon::UniqueFd proc = open_at(AT_FDCWD, "/proc", O_DIRECTORY);
   if (!proc) return std::nullopt;
-  std::array<char, 4096> buf;
+  SmallFileBuffer buf;
   const PidPath path = pid == 0 ? PidPath("self", file) : PidPath(pid, file);
   auto text = read_at(proc.get(), path.c_str(), buf);
   if (!text) return std::nullopt;

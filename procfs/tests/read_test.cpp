@@ -97,7 +97,7 @@ TEST(RealProc, HeldFdsRereadOurOwnFiles) {
   procmon::UniqueFd statm = open_at(proc.get(), PidPath(::getpid(), "statm").c_str());
   procmon::UniqueFd status = open_at(proc.get(), PidPath(::getpid(), "status").c_str());
   ASSERT_TRUE(statm && status);
-  std::array<char, 4096> buf;
+  SmallFileBuffer buf;
   for (int i = 0; i < 2; ++i) {  // the second pread sees the file afresh
     auto m = pread_whole(statm.get(), buf);
     ASSERT_TRUE(m);

@@ -16,6 +16,13 @@
 
 namespace procfs {
 
+// A buffer that holds any whole stat, statm, status or smaps_rollup. status is
+// about 1.5 KiB here, but its Cpus_allowed and Mems_allowed lines grow with
+// the machine (past 4 KiB with 1,024 CPUs), and a file that fills the buffer
+// is refused rather than cut.
+constexpr std::size_t kSmallFileBytes = 16 * 1024;
+using SmallFileBuffer = std::array<char, kSmallFileBytes>;
+
 // "PID/file" (or "PID/task/TID/children"), built on the stack for openat
 // relative to the proc root. Paths past its size are cut, never overflowed.
 class PidPath {
