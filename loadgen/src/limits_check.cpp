@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace loadgen {
@@ -56,6 +57,16 @@ std::string fmt_cores(double cores) {
   return buf;
 }
 
+// Saturated arithmetic: a demand near 2^64 must stay too big, never wrap to small.
+std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 std::string mib(std::uint64_t bytes) {
   return std::to_string(bytes >> 20) + " MiB";
 }
@@ -88,26 +99,27 @@ SystemLimits read_system_limits() {
 std::vector<std::string> check_limits(const SystemLimits& l, const Demand& d) {
   std::vector<std::string> out;
   const std::uint64_t want = d.processes;
-  if (l.pid_max && l.tasks_now + want > l.pid_max)
+  const std::uint64_t total = sat_add(l.tasks_now, want);
+  if (l.pid_max && total > l.pid_max)
     out.push_back("kernel.pid_max is " + std::to_string(l.pid_max) + " and " +
                   std::to_string(l.tasks_now) + " tasks exist; " + std::to_string(want) +
                   " more do not fit. Raise it: sysctl -w kernel.pid_max=4194304");
-  if (l.threads_max && l.tasks_now + want > l.threads_max)
+  if (l.threads_max && total > l.threads_max)
     out.push_back("kernel.threads-max is " + std::to_string(l.threads_max) + " and " +
                   std::to_string(l.tasks_now) + " tasks exist; " + std::to_string(want) +
                   " more do not fit. Raise it: sysctl -w kernel.threads-max=" +
-                  std::to_string((l.tasks_now + want) * 2));
-  if (l.nproc && l.nproc_used + want > *l.nproc)
+                  std::to_string(sat_mul(total, 2)));
+  if (l.nproc && sat_add(l.nproc_used, want) > *l.nproc)
     out.push_back("RLIMIT_NPROC (ulimit -u) is " + std::to_string(*l.nproc) +
                   " and this user has " + std::to_string(l.nproc_used) + " tasks; " +
                   std::to_string(want) + " more do not fit. Raise it: ulimit -u " +
-                  std::to_string(l.nproc_used + want + 64) +
+                  std::to_string(sat_add(sat_add(l.nproc_used, want), 64)) +
                   " (the hard limit is in /etc/security/limits.conf)");
   if (l.fd_limit && d.fds > l.fd_limit)
     out.push_back("RLIMIT_NOFILE (ulimit -n) is " + std::to_string(l.fd_limit) +
                   "; loadgen needs " + std::to_string(d.fds) + ". Raise it: ulimit -n " +
                   std::to_string(d.fds));
-  const std::uint64_t bytes = want * d.bytes_each;
+  const std::uint64_t bytes = sat_mul(want, d.bytes_each);
   if (l.mem_available && bytes > l.mem_available)
     out.push_back(std::to_string(want) + " children need about " + mib(bytes) + " but " +
                   "MemAvailable is " + mib(l.mem_available) +
@@ -120,6 +132,19 @@ std::vector<std::string> check_limits(const SystemLimits& l, const Demand& d) {
                   " cores of burn and this machine has " + std::to_string(l.cpus) +
                   " online. Lower --cpu-share or --count");
   return out;
+}
+
+std::vector<std::string> check_limits(const std::function<SystemLimits()>& read,
+                                      const Demand& demand) {
+  SystemLimits limits;
+  try {
+    limits = read();
+  } catch (const std::exception& e) {
+    // A value that does not parse (std::stoull) is a refusal, not a crash.
+    return {std::string("the system's limits could not be read (") + e.what() +
+            "), so nothing is spawned"};
+  }
+  return check_limits(limits, demand);
 }
 
 }  // namespace loadgen

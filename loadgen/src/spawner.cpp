@@ -59,9 +59,10 @@ class BlockAllSignals {
   sigset_t old_;
 };
 
-// posix_spawn of loadgen-child with default signal actions, an empty mask, and
-// no fd of ours but `fd3` (when >= 0), which becomes its fd 3.
-SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3) {
+// posix_spawn of loadgen-child with default signal actions, an empty mask, in
+// group `pgid` (0: ours), and no fd of ours but `fd3` (when >= 0), which becomes
+// its fd 3.
+SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3, pid_t pgid) {
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   sigset_t all, none;
@@ -69,7 +70,9 @@ SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3) {
   sigemptyset(&none);
   ::posix_spawnattr_setsigdefault(&attr, &all);
   ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  ::posix_spawnattr_setpgroup(&attr, pgid);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                        (pgid > 0 ? POSIX_SPAWN_SETPGROUP : 0));
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
   if (fd3 >= 0) ::posix_spawn_file_actions_adddup2(&actions, fd3, 3);
@@ -82,6 +85,33 @@ SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3) {
   return {pid, 0};
 }
 
+// Signals interrupt the socket calls (loadgen's handlers have no SA_RESTART, so
+// that its sleep wakes at once): a Ctrl-C mid-batch must not pass for a dead
+// zygote, which would leave the child it just forked tracked by nobody.
+bool send_all(int fd, const void* data, std::size_t n) {
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL);  // a dead zygote is an error, not SIGPIPE
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool recv_all(int fd, void* data, std::size_t n) {
+  auto* p = static_cast<char*>(data);
+  while (n > 0) {
+    const ssize_t r = ::recv(fd, p, n, MSG_WAITALL);  // may return part, when interrupted
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
 }  // namespace
 
 void Spawner::spawn_many(std::size_t n, const OnChild& on_child) {
@@ -92,8 +122,8 @@ void Spawner::spawn_many(std::size_t n, const OnChild& on_child) {
   }
 }
 
-CloneSpawner::CloneSpawner(std::size_t max_live)
-    : arena_(max_live * kStackBytes), parent_(::getpid()) {
+CloneSpawner::CloneSpawner(std::size_t max_live, pid_t pgid)
+    : arena_(max_live * kStackBytes), parent_(::getpid()), pgid_(pgid) {
   free_slots_.reserve(max_live);
   for (std::size_t i = max_live; i-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(i));
   slot_of_.reserve(max_live);
@@ -111,6 +141,8 @@ SpawnResult CloneSpawner::spawn() {
                   reinterpret_cast<void*>(static_cast<std::intptr_t>(parent_)));
   }
   if (pid < 0) return {-1, errno};
+  // The child never execs, so this cannot fail for want of time (EACCES).
+  if (pgid_ > 0) ::setpgid(pid, pgid_);
   free_slots_.pop_back();
   slot_of_.emplace(pid, slot);
   return {pid, 0};
@@ -123,8 +155,8 @@ void CloneSpawner::reaped(pid_t pid) {
   }
 }
 
-HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> args)
-    : path_(std::move(helper_path)), args_(std::move(args)) {
+HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> args, pid_t pgid)
+    : path_(std::move(helper_path)), args_(std::move(args)), pgid_(pgid) {
   args_.insert(args_.begin(), "loadgen-child");
   args_.push_back("--parent=" + std::to_string(::getpid()));
   for (auto& a : args_) argv_.push_back(a.data());
@@ -132,10 +164,11 @@ HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> a
 }
 
 SpawnResult HelperSpawner::spawn() {
-  return spawn_helper(path_, argv_.data(), -1);
+  return spawn_helper(path_, argv_.data(), -1, pgid_);
 }
 
-ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args) {
+ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args,
+                             pid_t pgid) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
@@ -146,7 +179,7 @@ ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::st
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  SpawnResult r = spawn_helper(helper_path, argv.data(), theirs.get());
+  SpawnResult r = spawn_helper(helper_path, argv.data(), theirs.get(), pgid);
   if (r.pid < 0) throw std::system_error(r.error, std::generic_category(), "spawn " + helper_path);
   zygote_ = r.pid;
 }
@@ -167,13 +200,11 @@ void ZygoteSpawner::spawn_many(std::size_t n, const OnChild& on_child) {
     const auto batch = static_cast<std::uint32_t>(std::min(n, kMaxBatch));
     n -= batch;
     double last = monotonic_seconds();
-    // MSG_NOSIGNAL: a zygote that died is a spawn error, not a SIGPIPE for our caller.
-    bool alive =
-        socket_ && ::send(socket_.get(), &batch, sizeof batch, MSG_NOSIGNAL) == sizeof batch;
+    bool alive = socket_ && send_all(socket_.get(), &batch, sizeof batch);
     // The zygote writes each pid as soon as it has forked it.
     for (std::uint32_t i = 0; i < batch; ++i) {
       std::int32_t pid = 0;
-      alive = alive && ::recv(socket_.get(), &pid, sizeof pid, MSG_WAITALL) == sizeof pid;
+      alive = alive && recv_all(socket_.get(), &pid, sizeof pid);
       const double now = monotonic_seconds();
       if (!alive) {
         on_child({-1, ECHILD}, now - last);  // the zygote is gone: a short read
