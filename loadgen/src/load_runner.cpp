@@ -154,7 +154,8 @@ class LoadRun {
   LoadRun(const RunOptions& o, Schedule& schedule)
       : schedule_(schedule),
         max_live_(std::max<std::size_t>(1, schedule.peak_live())),
-        churn_(o.profile.profile == Profile::kChurn) {
+        churn_(o.profile.profile == Profile::kChurn),
+        per_child_(o.kind == Kind::kTree ? tree_nodes(o.kind_options) : 1) {
     s_.profile = to_string(o.profile.profile);
     s_.kind = to_string(o.kind);
     s_.spawner = to_string(spawn_path_of(o));
@@ -337,6 +338,12 @@ class LoadRun {
       if (child.stop_s != kUntilEnd) stops_.push(child.stop_s, child.index, r.pid);
       ++s_.spawned;
       s_.peak_live = std::max<std::uint64_t>(s_.peak_live, live_.size());
+      s_.processes_asked += per_child_;
+      s_.processes_made += std::min<std::uint64_t>(r.nodes, per_child_);
+      if (r.nodes < per_child_)  // a short tree: said, with why, not passed for whole
+        s_.failure_reasons[std::string("tree: ") +
+                           (r.tree_error ? std::strerror(r.tree_error) : "short")] +=
+            per_child_ - r.nodes;
     } else {
       ++s_.failed;
       ++s_.failure_reasons[std::strerror(r.error)];
@@ -360,6 +367,7 @@ class LoadRun {
   Schedule& schedule_;
   const std::size_t max_live_;  // never more alive (killed but unreaped included)
   const bool churn_;
+  const std::uint64_t per_child_;  // processes a child should be: a tree's every node
   Summary s_;
   ProcessGroup group_;  // before the spawner: it outlives every child
   std::unique_ptr<Spawner> spawner_;

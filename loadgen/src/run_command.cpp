@@ -76,6 +76,8 @@ void print_summary(const Summary& s, std::ostream& out) {
     fmt::print(out, "; stop p50 {:.2f} ms p99 {:.2f} ms max {:.2f} ms", s.stop_lag.p50_ms,
                s.stop_lag.p99_ms, s.stop_lag.max_ms);
   if (s.asked_per_s > 0) fmt::print(out, "; {:.0f} starts/s asked", s.asked_per_s);
+  if (s.processes_asked != s.spawned)  // a tree: its nodes as made, not as asked
+    fmt::print(out, "\n  tree     {} of {} processes made", s.processes_made, s.processes_asked);
   fmt::print(out,
              "\n  spawn    {:.3f} s, {:.0f}/s, latency p50 {:.1f} us p95 {:.1f} us p99 {:.1f} us\n",
              s.spawn_seconds, s.rate_per_s, s.spawn_latency_us.p50, s.spawn_latency_us.p95,
@@ -217,7 +219,7 @@ int run_checked(const RunCommandOptions& o, std::ostream& out, std::ostream& err
 
 int exit_status(const Summary& s) {
   if (s.interrupted_by) return 128 + s.interrupted_by;
-  if (s.failed) return 1;
+  if (s.failed || s.processes_made < s.processes_asked) return 1;
   return s.shed ? 3 : 0;
 }
 

@@ -23,8 +23,8 @@ struct RunCommandOptions {
 std::string default_helper_path();
 
 // The exit code of a run that happened: 128 + signal when interrupted, 1 when
-// some spawns failed, 3 when starts were shed (loadgen could not keep up), 0
-// when every start asked was made.
+// some spawns failed (or a tree was made short), 3 when starts were shed (loadgen could not keep
+// up), 0 when every start asked was made.
 int exit_status(const Summary& summary);
 
 // Returns the exit code: exit_status() of the run, 1 refused (or any error,

@@ -1,5 +1,6 @@
 #include "spawner.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -100,10 +101,11 @@ bool send_all(int fd, const void* data, std::size_t n) {
   return true;
 }
 
-bool recv_all(int fd, void* data, std::size_t n) {
+bool recv_all(int fd, void* data, std::size_t n, bool socket = true) {
   auto* p = static_cast<char*>(data);
   while (n > 0) {
-    const ssize_t r = ::recv(fd, p, n, MSG_WAITALL);  // may return part, when interrupted
+    // MSG_WAITALL may return part, when interrupted.
+    const ssize_t r = socket ? ::recv(fd, p, n, MSG_WAITALL) : ::read(fd, p, n);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return false;
     p += r;
@@ -156,7 +158,10 @@ void CloneSpawner::reaped(pid_t pid) {
 }
 
 HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> args, pid_t pgid)
-    : path_(std::move(helper_path)), args_(std::move(args)), pgid_(pgid) {
+    : path_(std::move(helper_path)),
+      args_(std::move(args)),
+      pgid_(pgid),
+      tree_(!args_.empty() && args_[0] == "tree") {
   args_.insert(args_.begin(), "loadgen-child");
   args_.push_back("--parent=" + std::to_string(::getpid()));
   for (auto& a : args_) argv_.push_back(a.data());
@@ -164,7 +169,25 @@ HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> a
 }
 
 SpawnResult HelperSpawner::spawn() {
-  return spawn_helper(path_, argv_.data(), -1, pgid_);
+  if (!tree_) return spawn_helper(path_, argv_.data(), -1, pgid_);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return {-1, errno};
+  procmon::UniqueFd ours(report[0]);
+  SpawnResult r;
+  {
+    procmon::UniqueFd theirs(report[1]);
+    r = spawn_helper(path_, argv_.data(), theirs.get(), pgid_);
+  }  // closed before the read: a root that dies is EOF, not a wait forever
+  if (r.pid < 0) return r;
+  std::int32_t made[2];
+  if (recv_all(ours.get(), made, sizeof made, /*socket=*/false)) {
+    r.nodes = static_cast<std::uint32_t>(std::max(0, made[0]));
+    r.tree_error = made[1];
+  } else {
+    r.nodes = 1;  // the root was made; what it made below is unknown
+    r.tree_error = ECHILD;
+  }
+  return r;
 }
 
 ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args,
@@ -201,15 +224,19 @@ void ZygoteSpawner::spawn_many(std::size_t n, const OnChild& on_child) {
     n -= batch;
     double last = monotonic_seconds();
     bool alive = socket_ && send_all(socket_.get(), &batch, sizeof batch);
-    // The zygote writes each pid as soon as it has forked it.
+    // The zygote writes each child as soon as it has made it: its pid (or
+    // -errno), and for a tree the nodes made and the first error.
     for (std::uint32_t i = 0; i < batch; ++i) {
-      std::int32_t pid = 0;
-      alive = alive && recv_all(socket_.get(), &pid, sizeof pid);
+      std::int32_t reply[3] = {};
+      alive = alive && recv_all(socket_.get(), reply, sizeof reply);
       const double now = monotonic_seconds();
       if (!alive) {
         on_child({-1, ECHILD}, now - last);  // the zygote is gone: a short read
+      } else if (reply[0] > 0) {
+        on_child({reply[0], 0, static_cast<std::uint32_t>(std::max(0, reply[1])), reply[2]},
+                 now - last);
       } else {
-        on_child(pid > 0 ? SpawnResult{pid, 0} : SpawnResult{-1, -pid}, now - last);
+        on_child({-1, -reply[0]}, now - last);
       }
       last = now;
     }

@@ -9,6 +9,8 @@
 //    every kind, with the helper's own small image and name.
 //  - HelperSpawner: posix_spawn (exec) of loadgen-child per child. About
 //    300 µs; the plain way, kept to measure the others against.
+// A tree's root reports the nodes it made before its spawn returns (through
+// the zygote, or a pipe given to the helper as fd 3 and closed after).
 // None holds an fd per child; the caller reaps (waitpid) and reports each
 // reaped pid back through reaped(). Each puts its children in process group
 // `pgid` (0: the caller's own).
@@ -29,6 +31,10 @@ namespace loadgen {
 struct SpawnResult {
   pid_t pid = -1;
   int error = 0;  // errno when pid < 0
+  // A tree's processes made, its root included, as the root reported them
+  // (1 for every other kind), and the first fork error below it, or 0.
+  std::uint32_t nodes = 1;
+  int tree_error = 0;
 };
 
 class Spawner {
@@ -92,6 +98,7 @@ class HelperSpawner final : public Spawner {
   std::vector<std::string> args_;
   std::vector<char*> argv_;
   pid_t pgid_;
+  bool tree_;
 };
 
 }  // namespace loadgen

@@ -31,6 +31,7 @@ nlohmann::json to_json(const Summary& s) {
       {"spawned", s.spawned},
       {"failed", {{"count", s.failed}, {"reasons", s.failure_reasons}}},
       {"shed", s.shed},
+      {"processes", {{"asked", s.processes_asked}, {"made", s.processes_made}}},
       {"asked_per_s", s.asked_per_s},
       {"start_lag_ms", lag_json(s.start_lag)},
       {"stop_lag_ms", lag_json(s.stop_lag)},

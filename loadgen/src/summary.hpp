@@ -32,7 +32,10 @@ struct Summary {
   // Starts not made because their time was gone when loadgen got to them
   // (the child's life, or the run, had ended), or because --count were alive.
   std::uint64_t shed = 0;
-  double asked_per_s = 0;    // the schedule's starts per second over its load time
+  // Processes of the children spawned, every node of a tree counted: asked
+  // and made (a tree's root reports what it made; a fork refused is missing).
+  std::uint64_t processes_asked = 0, processes_made = 0;
+  double asked_per_s = 0;    // churn: the schedule's starts per second over its duration
   Lag start_lag, stop_lag;   // each start and each stop against its schedule
   double spawn_seconds = 0;  // first spawn to the last child running
   Percentiles spawn_latency_us;

@@ -3,6 +3,10 @@
 #include "load_runner.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "proc_view.hpp"
 #include "spawner.hpp"
@@ -62,6 +66,8 @@ TEST(RunLoad, TreeGrandchildrenAreReapedToo) {
   o.profile.duration_s = 0.3;  // time for the trees to grow
   Summary s = run(o);
   EXPECT_EQ(s.spawned, 5u);
+  EXPECT_EQ(s.processes_asked, 35u);
+  EXPECT_EQ(s.processes_made, 35u) << "each root says what it made before its spawn returns";
   EXPECT_TRUE(testing::no_children_left()) << "35 processes, all reaped";
 }
 
@@ -123,6 +129,57 @@ TEST(RunLoad, TeardownKillsAnUntrackedMemberOfTheGroup) {
   EXPECT_EQ(s.reaped_in_teardown, 5u);
   EXPECT_TRUE(testing::no_children_left());
 }
+
+// Two trees of 1 + 3 processes under an RLIMIT_NPROC of 8, for a uid that
+// runs nothing else: the runner, the group's anchor, (the zygote,) the first
+// tree whole, the second one's root alone. Today's code ignored the failed
+// forks and reported both trees spawned whole.
+class ShortTree : public ::testing::TestWithParam<SpawnPath> {};
+
+TEST_P(ShortTree, IsReportedWithTheNodesMadeAndWhy) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run as a uid with nothing else running";
+  constexpr uid_t kIdle = 54'321;  // no process of this uid exists
+  const bool zygote = GetParam() == SpawnPath::kZygote;
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(out[0]);
+    // Our processes then: this one, the anchor, the zygote, 4 + 1 nodes.
+    const rlim_t n = zygote ? 8 : 7;
+    rlimit limit{n, n};
+    if (::setrlimit(RLIMIT_NPROC, &limit) != 0 || ::setresgid(kIdle, kIdle, kIdle) != 0 ||
+        ::setresuid(kIdle, kIdle, kIdle) != 0 || ::access(LOADGEN_CHILD, X_OK) != 0)
+      ::_exit(77);
+    RunOptions o = options(Profile::kSteady, Kind::kTree, 2);
+    o.spawn_path = GetParam();
+    o.kind_options.tree_depth = 1;
+    o.kind_options.tree_fanout = 3;
+    const Summary s = run(o);
+    const std::string json = to_json(s).dump();
+    (void)!::write(out[1], json.data(), json.size());
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string json;
+  char buf[4096];
+  for (ssize_t r; (r = ::read(out[0], buf, sizeof buf)) > 0;) json.append(buf, r);
+  ::close(out[0]);
+  int status;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "could not become uid 54321 or reach the helper";
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  const auto s = nlohmann::json::parse(json);
+  EXPECT_EQ(s["spawned"], 2);
+  EXPECT_EQ(s["processes"]["asked"], 8);
+  EXPECT_EQ(s["processes"]["made"], 5);
+  EXPECT_EQ(s["failed"]["reasons"]["tree: Resource temporarily unavailable"], 3) << json;
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ShortTree, ::testing::Values(SpawnPath::kZygote, SpawnPath::kSpawn),
+                         [](const auto& p) { return std::string(to_string(p.param)); });
 
 TEST(RunLoad, AChildThatDiesOnItsOwnIsCountedAsSuch) {
   RunOptions o = options(Profile::kSteady, Kind::kMem, 3);
