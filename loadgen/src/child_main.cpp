@@ -36,6 +36,8 @@
 #include <cstring>
 #include <string>
 
+#include "io_all.hpp"
+
 namespace {
 
 [[noreturn]] void usage() {
@@ -102,27 +104,12 @@ struct TreeReport {
 };
 
 bool write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
+  return loadgen::io_all(const_cast<void*>(data), n,
+                         [fd](char* p, std::size_t k) { return ::write(fd, p, k); });
 }
 
 bool read_all(int fd, void* data, std::size_t n) {
-  auto* p = static_cast<char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
+  return loadgen::io_all(data, n, [fd](char* p, std::size_t k) { return ::read(fd, p, k); });
 }
 
 // Forks `fanout` children, each a tree of depth - 1, and waits for each to say

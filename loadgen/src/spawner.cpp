@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <system_error>
 
+#include "io_all.hpp"
 #include "monotonic.hpp"
 
 extern char** environ;
@@ -90,28 +91,17 @@ SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3, pi
 // that its sleep wakes at once): a Ctrl-C mid-batch must not pass for a dead
 // zygote, which would leave the child it just forked tracked by nobody.
 bool send_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL);  // a dead zygote is an error, not SIGPIPE
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
+  // MSG_NOSIGNAL: a zygote that died is a spawn error, not a SIGPIPE for us.
+  return io_all(const_cast<void*>(data), n,
+                [fd](char* p, std::size_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); });
 }
 
+// From the zygote's socket (MSG_WAITALL: one call but when interrupted), or
+// a tree's report pipe.
 bool recv_all(int fd, void* data, std::size_t n, bool socket = true) {
-  auto* p = static_cast<char*>(data);
-  while (n > 0) {
-    // MSG_WAITALL may return part, when interrupted.
-    const ssize_t r = socket ? ::recv(fd, p, n, MSG_WAITALL) : ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
+  return io_all(data, n, [fd, socket](char* p, std::size_t k) {
+    return socket ? ::recv(fd, p, k, MSG_WAITALL) : ::read(fd, p, k);
+  });
 }
 
 }  // namespace
