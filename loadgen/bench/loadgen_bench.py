@@ -75,15 +75,17 @@ def run_loadgen(bin_dir, args, tmp):
 
 
 def stress_ng_fork_rate(seconds):
-    """stress-ng --fork (one per CPU) as user nobody: it refuses some stressors as
-    root. Returns bogo forks per second of real time, or None with a reason."""
+    """stress-ng --fork 1 (one worker, as loadgen spawns from one thread) as
+    user nobody: it refuses some stressors as root. Returns bogo forks per
+    second of real time, or None with a reason."""
     if not shutil.which("stress-ng"):
         return None, "stress-ng is not installed (ci/install-deps.sh installs it)"
     tmp = tempfile.mkdtemp(prefix="loadgen-stress-")
     try:
         os.chmod(tmp, 0o777)
         yaml = os.path.join(tmp, "out.yaml")
-        cmd = ["stress-ng", "--fork", "0", "--timeout", f"{seconds}s", "--metrics-brief",
+        # One worker: loadgen spawns from one thread (--fork 0 is one worker per CPU).
+        cmd = ["stress-ng", "--fork", "1", "--timeout", f"{seconds}s", "--metrics-brief",
                "--yaml", yaml, "--temp-path", tmp]
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "nobody", "--", *cmd]
