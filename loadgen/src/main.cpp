@@ -60,7 +60,16 @@ int parse_and_run(int argc, char** argv) {
   run->add_option("--cpu-share", k.cpu_share, "cpu: share of one core each child burns")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  run->add_option("--mem-bytes", k.mem_bytes, "mem: bytes each child touches and holds")
+  // A sign would wrap to near 2^64 in the conversion to unsigned: refused first.
+  run->add_option("--mem-bytes", k.mem_bytes,
+                  "mem: bytes each child touches and holds (256KiB, 1MB, 2GiB: units of 1024)")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            return s.find_first_of("-+") == std::string::npos ? std::string{}
+                                                              : "'" + s + "' is not a size >= 0";
+          },
+          "BYTES"))
+      ->transform(CLI::AsSizeValue(/*kb_is_1000=*/false))
       ->capture_default_str();
   run->add_option("--tree-depth", k.tree_depth, "tree: levels below each child")
       ->check(CLI::Range(0, 8))

@@ -151,6 +151,23 @@ def test_refuses_more_memory_than_is_available(bin_dir):
     assert "MemAvailable is" in r.stderr
 
 
+def test_mem_bytes_near_2_to_the_64_is_refused_not_wrapped(bin_dir):
+    # Today 2 x (2^64 - 1000 + the helper's 160 KiB) wraps to a few hundred KiB and passes.
+    r = run_loadgen(bin_dir, "run", "--kind", "mem", "--mem-bytes", str(2**64 - 1000), "--count",
+                    "2", "--dry-run")
+    assert r.returncode == 1, r.stdout
+    assert "MemAvailable is" in r.stderr
+
+
+@pytest.mark.parametrize("typed,code", [("-1", 2), ("ten", 2), ("256KiB", 0), ("1m", 0)])
+def test_mem_bytes_takes_sizes_and_refuses_a_sign(bin_dir, typed, code):
+    r = run_loadgen(bin_dir, "run", "--kind", "mem", "--mem-bytes", typed, "--count", "2",
+                    "--dry-run")
+    assert r.returncode == code, r.stderr
+    if code:
+        assert "--mem-bytes" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 def test_refuses_more_cpu_burn_than_there_are_cores(bin_dir):
     r = run_loadgen(bin_dir, "run", "--kind", "cpu", "--cpu-share", "0.5", "--count",
                     2 * os.cpu_count() + 1)
