@@ -289,8 +289,11 @@ class LoadRun {
     s_.teardown_seconds = monotonic_seconds() - start;
 
     s_.asked = schedule_.given();
-    if (churn_ && schedule_.end_s() > 0)  // elsewhere starts come at once or --rate says
-      s_.asked_per_s = static_cast<double>(s_.asked) / schedule_.end_s();
+    // Over the schedule's time that came (a run held with --duration 1e9 is
+    // interrupted); elsewhere starts come at once or at --rate.
+    if (const double asked_over = std::min(schedule_.end_s(), start - t0_);
+        churn_ && asked_over > 0)
+      s_.asked_per_s = static_cast<double>(s_.asked) / asked_over;
     s_.spawn_seconds = first_spawn_ < 0 ? 0 : last_spawn_ - first_spawn_;
     s_.rate_per_s = s_.spawn_seconds > 0 ? static_cast<double>(s_.spawned) / s_.spawn_seconds : 0;
     s_.churn_per_s =
