@@ -12,12 +12,11 @@ trial misses, then the gap is halved until it is within --precision.
     churn_rate.py --bin-dir build/bin [--spawner auto] [--count 1000]
                   [--seconds 5] [--max-lag-ms 10] [--precision 0.1] [--out FILE]
 """
-import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
+
+from loadgen_bench import arg_parser, parse_args, run_loadgen
 
 
 def churn_args(rate, count, seconds):
@@ -65,19 +64,13 @@ def search(trial, start_rate, precision, max_rate=1e6):
 
 
 def run_trial(bin_dir, spawner, rate, count, seconds, tmp):
-    out = os.path.join(tmp, "trial.json")
-    cmd = [os.path.join(bin_dir, "loadgen"), "run", "--quiet", "--json", out, "--spawner",
-           spawner, *map(str, churn_args(rate, count, seconds))]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    if r.returncode not in (0, 3):  # 3: starts shed, a miss like any other
-        raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr}{r.stdout}")
-    with open(out) as f:
-        return json.load(f)
+    # 3: starts shed, a miss like any other.
+    return run_loadgen(bin_dir, ["--spawner", spawner, *churn_args(rate, count, seconds)], tmp,
+                       statuses=(0, 3))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin-dir", required=True, help="where loadgen and loadgen-child are")
+    ap = arg_parser(__doc__)
     ap.add_argument("--spawner", default="auto", help="auto (clone for sleep), zygote, spawn")
     ap.add_argument("--count", type=int, default=1000, help="churn slots (live children)")
     ap.add_argument("--seconds", type=float, default=5, help="each trial's duration")
@@ -85,9 +78,7 @@ def main():
     ap.add_argument("--start-rate", type=float, default=1000, help="first rate tried, starts/s")
     ap.add_argument("--precision", type=float, default=0.1, help="relative width of the answer")
     ap.add_argument("--out", help="write every trial's summary here as JSON")
-    a = ap.parse_args()
-    if not os.access(os.path.join(a.bin_dir, "loadgen"), os.X_OK):
-        ap.error(f"{a.bin_dir}/loadgen is missing: build first")
+    a = parse_args(ap)
 
     summaries = []
     with tempfile.TemporaryDirectory(prefix="loadgen-churn-rate-") as tmp:

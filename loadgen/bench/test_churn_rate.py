@@ -1,6 +1,9 @@
 """The rate search and its verdict, from made-up trials and summaries."""
 import importlib.util
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))  # churn_rate imports loadgen_bench beside it
 
 spec = importlib.util.spec_from_file_location("churn_rate",
                                               Path(__file__).with_name("churn_rate.py"))
