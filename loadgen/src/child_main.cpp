@@ -221,8 +221,8 @@ bool parse_kind(int nargs, char** args, KindSpec& spec) {
 }
 
 // Serves spawn requests on fd 3 until loadgen closes it. Each child is made
-// with CLONE_PARENT: loadgen is its parent, reaps it and sees it in its own
-// process group, as if it had forked it itself.
+// with CLONE_PARENT: loadgen is its parent and reaps it, as if it had forked it
+// itself; it is in the zygote's process group, the run's.
 [[noreturn]] void zygote(const KindSpec& spec, pid_t parent, const char* parent_arg) {
   constexpr int kSocket = 3;
   constexpr std::uint32_t kMaxBatch = 1024;
