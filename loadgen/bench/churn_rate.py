@@ -9,8 +9,13 @@ start is still made, only later, and hides in a rate). So each trial runs a
 churn at an asked rate and is judged on its lag; the rate doubles until a
 trial misses, then the gap is halved until it is within --precision.
 
+A shared machine stalls now and then, and one stall longer than 1 % of a
+trial misses the bar whatever the rate: each rate is tried up to --tries
+times (3) and passes on a majority.
+
     churn_rate.py --bin-dir build/bin [--spawner auto] [--count 1000]
-                  [--seconds 5] [--max-lag-ms 10] [--precision 0.1] [--out FILE]
+                  [--seconds 5] [--tries 3] [--max-lag-ms 10] [--precision 0.1]
+                  [--out FILE]
 """
 import json
 import sys
@@ -35,6 +40,20 @@ def sustained(summary, max_lag_ms):
     """A trial kept its schedule: p99 start lag under the bar, nothing shed or failed."""
     return (summary["start_lag_ms"]["p99"] < max_lag_ms and summary["shed"] == 0
             and summary["failed"]["count"] == 0)
+
+
+def majority(trial, tries):
+    """A trial function passing when most of up to `tries` runs pass (it stops
+    once the majority is decided)."""
+    def judged(rate):
+        passed = failed = 0
+        while max(passed, failed) <= tries // 2:
+            if trial(rate):
+                passed += 1
+            else:
+                failed += 1
+        return passed > failed
+    return judged
 
 
 def search(trial, start_rate, precision, max_rate=1e6):
@@ -74,6 +93,7 @@ def main():
     ap.add_argument("--spawner", default="auto", help="auto (clone for sleep), zygote, spawn")
     ap.add_argument("--count", type=int, default=1000, help="churn slots (live children)")
     ap.add_argument("--seconds", type=float, default=5, help="each trial's duration")
+    ap.add_argument("--tries", type=int, default=3, help="trials per rate, passing on a majority")
     ap.add_argument("--max-lag-ms", type=float, default=10, help="the p99 start lag bar")
     ap.add_argument("--start-rate", type=float, default=1000, help="first rate tried, starts/s")
     ap.add_argument("--precision", type=float, default=0.1, help="relative width of the answer")
@@ -92,9 +112,10 @@ def main():
                   f"  failed {s['failed']['count']}", flush=True)
             return sustained(s, a.max_lag_ms)
 
-        best, tried = search(trial, a.start_rate, a.precision)
+        best, tried = search(majority(trial, a.tries), a.start_rate, a.precision)
     print(f"highest churn sustained via {summaries[0]['spawner'] if summaries else a.spawner}: "
-          f"{best:.0f} starts/s ({a.count} live, {a.seconds:g} s trials) with p99 start lag "
+          f"{best:.0f} starts/s ({a.count} live, {a.seconds:g} s trials, a majority of "
+          f"{a.tries}) with p99 start lag "
           f"< {a.max_lag_ms:g} ms, nothing shed")
     if a.out:
         with open(a.out, "w") as f:

@@ -40,3 +40,21 @@ def test_the_asked_rate_is_count_over_the_mean_life():
     life_min = float(args[args.index("--churn-life-min") + 1].removesuffix("ms"))
     life_max = float(args[args.index("--churn-life-max") + 1].removesuffix("ms"))
     assert abs(1000 / ((life_min + life_max) / 2 / 1000) - 4000) < 1
+
+
+def test_a_rate_passes_on_a_majority_of_its_trials_and_stops_once_decided():
+    runs = []
+
+    def flaky(results):
+        it = iter(results)
+
+        def trial(rate):
+            runs.append(rate)
+            return next(it)
+        return trial
+
+    assert churn_rate.majority(flaky([False, True, True]), 3)(1000) is True
+    assert churn_rate.majority(flaky([True, False, False]), 3)(1000) is False
+    runs.clear()
+    assert churn_rate.majority(flaky([True, True, False]), 3)(1000) is True
+    assert len(runs) == 2, "the third trial cannot change a 2-0 verdict"
