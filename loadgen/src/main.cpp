@@ -25,9 +25,10 @@ int parse_and_run(int argc, char** argv) {
       "Measured: how late each start and stop was against the schedule (lag p50/p99/max).\n"
       "Overload: never more than the schedule's live count alive, the end when it ends; a start\n"
       "whose child's life (or the run) is over by the time loadgen gets to it is shed.\n"
-      "Exit status: 0 every start asked was made; 1 refused by a limit, an error, or some spawns\n"
-      "failed; 2 bad arguments; 3 starts shed (loadgen fell behind: see the lag and shed counts);\n"
-      "128+N interrupted by signal N (children torn down, summary printed).\n"
+      "Exit status: 0 every start asked was made; 1 refused by a limit, an error, some spawns\n"
+      "failed or a tree made short; 2 bad arguments; 3 starts shed (loadgen fell behind: see\n"
+      "the lag and shed counts); 128+N interrupted by signal N (children torn down, summary\n"
+      "printed).\n"
       "Every child dies with loadgen, also on SIGKILL (PR_SET_PDEATHSIG).");
   run->add_option("--count,-n", p.count, "Children (live at once for churn; the peak for spike)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
@@ -35,7 +36,8 @@ int parse_and_run(int argc, char** argv) {
   run->add_option("--profile,-p", profile, "steady|burst|ramp|spike|churn")
       ->check(CLI::IsMember({"steady", "burst", "ramp", "spike", "churn"}))
       ->capture_default_str();
-  run->add_option("--rate,-r", p.rate, "Starts per second; 0 = as fast as possible")
+  run->add_option("--rate,-r", p.rate,
+                  "Starts per second; 0 = as fast as possible (churn: the slots' first starts)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   run->add_option("--duration,-d", p.duration_s,

@@ -122,7 +122,7 @@ def test_a_churn_of_a_billion_seconds_is_planned_in_bounded_memory(bin_dir):
 def test_help_documents_the_exit_statuses_durations_and_shedding(bin_dir):
     r = run_loadgen(bin_dir, "run", "--help")
     assert r.returncode == 0
-    for words in ("3 starts shed", "500ms", "lag", "shed"):
+    for words in ("3 starts shed", "500ms", "lag", "shed", "tree made short"):
         assert words in r.stdout, words
 
 
