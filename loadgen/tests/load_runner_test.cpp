@@ -2,11 +2,14 @@
 // and reaped at the end, grandchildren included; a stop request ends the run.
 #include "load_runner.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
 
 #include "proc_view.hpp"
 #include "spawner.hpp"
@@ -180,6 +183,78 @@ TEST_P(ShortTree, IsReportedWithTheNodesMadeAndWhy) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, ShortTree, ::testing::Values(SpawnPath::kZygote, SpawnPath::kSpawn),
                          [](const auto& p) { return std::string(to_string(p.param)); });
+
+// Runs `body` in a child that is pid 1 of a new pid namespace, where nothing
+// else forks and /proc/sys/kernel/ns_last_pid picks the next pid; returns what
+// it wrote on its pipe, or skips (not root, no namespaces here).
+std::string in_own_pid_namespace(const std::function<std::string()>& body) {
+  if (::geteuid() != 0) return "skip: needs root for a pid namespace";
+  int out[2];
+  if (::pipe(out) != 0) return "skip: pipe";
+  // A go-between unshares, so that this process's later children stay in
+  // our namespace; its first child is pid 1 of the new one.
+  const pid_t between = ::fork();
+  if (between == 0) {
+    ::close(out[0]);
+    if (::unshare(CLONE_NEWPID) != 0) {
+      (void)!::write(out[1], "skip: unshare", 13);
+      ::_exit(0);
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string said = body();
+      (void)!::write(out[1], said.data(), said.size());
+      ::_exit(0);
+    }
+    int status;
+    if (pid > 0) ::waitpid(pid, &status, 0);
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  std::string said;
+  char buf[512];
+  for (ssize_t r; between > 0 && (r = ::read(out[0], buf, sizeof buf)) > 0;) said.append(buf, r);
+  ::close(out[0]);
+  int status;
+  if (between > 0) ::waitpid(between, &status, 0);
+  return said;
+}
+
+// A child dies on its own (we kill it) with its stop still queued; the next
+// child is given its pid (ns_last_pid) before that stop is due. Keyed by pid
+// alone, the old queue killed the new child at the dead one's stop time.
+TEST(RunLoad, AStopForADeadChildDoesNotKillTheNewChildWithItsPid) {
+  const std::string said = in_own_pid_namespace([] {
+    // Slot 0: A at 0 s (pid 3: 1 is us, 2 the group's anchor), stop at 1 s.
+    // Slot 1: C at 0.5 s, stop at 1.5 s. A is killed at ~0.25 s and C gets
+    // its pid; at ~1.25 s C must still be alive.
+    RunOptions o = options(Profile::kChurn, Kind::kSleep, 2);
+    o.spawn_path = SpawnPath::kClone;
+    o.profile.rate = 2;
+    o.profile.duration_s = 1.6;
+    o.profile.churn_life_min_s = o.profile.churn_life_max_s = 1;
+    constexpr pid_t kA = 3;
+    bool killed = false;
+    std::string verdict = "never looked";
+    Schedule schedule(o.profile);
+    const Summary s = run_load(o, schedule, &kNoStop, [&](const Progress& p) {
+      if (!killed && p.elapsed_s >= 0.1 && p.elapsed_s < 0.45) {
+        killed = ::kill(kA, SIGKILL) == 0;
+        const int fd = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+        const std::string last = std::to_string(kA - 1);
+        if (fd < 0 || ::write(fd, last.data(), last.size()) < 0) verdict = "skip: ns_last_pid";
+        if (fd >= 0) ::close(fd);
+      } else if (killed && p.elapsed_s >= 1.1 && p.elapsed_s < 1.45 && verdict == "never looked") {
+        verdict = ::kill(kA, 0) == 0 ? "alive" : "killed in the dead child's place";
+      }
+    });
+    if (verdict.starts_with("skip")) return verdict;
+    if (!killed) return std::string("skip: the run was too slow to kill A in time");
+    return verdict + " died_early=" + std::to_string(s.died_early);
+  });
+  if (said.starts_with("skip")) GTEST_SKIP() << said;
+  EXPECT_EQ(said, "alive died_early=1");
+}
 
 TEST(RunLoad, AChildThatDiesOnItsOwnIsCountedAsSuch) {
   RunOptions o = options(Profile::kSteady, Kind::kMem, 3);
