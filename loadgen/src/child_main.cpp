@@ -4,17 +4,22 @@
 //   loadgen-child sleep                  idle until killed
 //   loadgen-child cpu SHARE              burn SHARE of one core (0..1)
 //   loadgen-child mem BYTES              touch BYTES of private memory, then idle
-//   loadgen-child tree DEPTH FANOUT      fork FANOUT children, each a tree of DEPTH-1
+//   loadgen-child tree DEPTH FANOUT      fork FANOUT children, each a tree of DEPTH-1;
+//                                        with fd 3 open, write there the nodes made
+//                                        and the first fork error (two int32s)
 //   loadgen-child exec                   after 100 ms, re-exec as "loadgen-execd" (a
 //                                        monitor sees the comm and cmdline change)
 //   loadgen-child zygote KIND [ARGS]     on fd 3, a socket: read a count n, fork n
 //                                        children of KIND with CLONE_PARENT (so they
-//                                        are loadgen's children), write their pids
+//                                        are loadgen's children), write for each its
+//                                        pid (or -errno), nodes made and the first
+//                                        error of its tree (three int32s)
 // Each ends with --parent=PID: it dies with that parent (PR_SET_PDEATHSIG).
 //
 // Why the zygote: a fork of this small static process costs about 100 us; a
 // posix_spawn (exec) of it about 300 us. 10,000 children: 1 s instead of 3.
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -30,6 +35,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "io_all.hpp"
 
 namespace {
 
@@ -89,14 +96,65 @@ bool before(const timespec& a, const timespec& b) {
   idle();
 }
 
-[[noreturn]] void tree(int depth, int fanout) {
+// What a tree node made: itself and its descendants, and the first reason a
+// fork (or a pipe) failed below it, 0 when none did.
+struct TreeReport {
+  std::int32_t nodes = 1;
+  std::int32_t error = 0;
+};
+
+bool write_all(int fd, const void* data, std::size_t n) {
+  return loadgen::io_all(const_cast<void*>(data), n,
+                         [fd](char* p, std::size_t k) { return ::write(fd, p, k); });
+}
+
+bool read_all(int fd, void* data, std::size_t n) {
+  return loadgen::io_all(data, n, [fd](char* p, std::size_t k) { return ::read(fd, p, k); });
+}
+
+// Forks `fanout` children, each a tree of depth - 1, and waits for each to say
+// what it made, through a pipe closed once it has: a tree is counted as made,
+// never assumed (a fork refused by RLIMIT_NPROC or pid_max is reported).
+// `inherited`: the fd this node reports on, which its children must not hold.
+TreeReport build_tree(int depth, int fanout, int inherited) {
+  TreeReport made;
+  const pid_t me = ::getpid();
   for (int i = 0; depth > 0 && i < fanout; ++i) {
-    pid_t me = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      die_with(me);
-      tree(depth - 1, fanout);
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+      if (!made.error) made.error = errno;
+      continue;
     }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(report[0]);
+      if (inherited >= 0) ::close(inherited);
+      die_with(me);
+      const TreeReport sub = build_tree(depth - 1, fanout, report[1]);
+      (void)write_all(report[1], &sub, sizeof sub);
+      ::close(report[1]);
+      idle();
+    }
+    const int fork_error = errno;
+    ::close(report[1]);
+    TreeReport sub{0, 0};
+    if (pid < 0) {
+      sub.error = fork_error;
+    } else if (!read_all(report[0], &sub, sizeof sub)) {
+      sub = {0, ECHILD};  // it died before it could say
+    }
+    ::close(report[0]);
+    made.nodes += sub.nodes;
+    if (!made.error) made.error = sub.error;
+  }
+  return made;
+}
+
+[[noreturn]] void tree(int depth, int fanout, int report_fd) {
+  const TreeReport made = build_tree(depth, fanout, report_fd);
+  if (report_fd >= 0) {
+    (void)write_all(report_fd, &made, sizeof made);
+    ::close(report_fd);
   }
   idle();
 }
@@ -145,7 +203,8 @@ bool parse_kind(int nargs, char** args, KindSpec& spec) {
   return true;
 }
 
-[[noreturn]] void run_kind(const KindSpec& spec, const char* parent_arg) {
+// `report_fd`: where a tree root writes its TreeReport (-1: nowhere).
+[[noreturn]] void run_kind(const KindSpec& spec, const char* parent_arg, int report_fd) {
   switch (spec.kind) {
     case KindSpec::kSleep:
       idle();
@@ -154,7 +213,7 @@ bool parse_kind(int nargs, char** args, KindSpec& spec) {
     case KindSpec::kMem:
       hold_memory(spec.bytes);
     case KindSpec::kTree:
-      tree(spec.depth, spec.fanout);
+      tree(spec.depth, spec.fanout, report_fd);
     case KindSpec::kExec:
       exec_once(parent_arg);
   }
@@ -162,25 +221,40 @@ bool parse_kind(int nargs, char** args, KindSpec& spec) {
 }
 
 // Serves spawn requests on fd 3 until loadgen closes it. Each child is made
-// with CLONE_PARENT: loadgen is its parent, reaps it and sees it in its own
-// process group, as if it had forked it itself.
+// with CLONE_PARENT: loadgen is its parent and reaps it, as if it had forked it
+// itself; it is in the zygote's process group, the run's.
 [[noreturn]] void zygote(const KindSpec& spec, pid_t parent, const char* parent_arg) {
   constexpr int kSocket = 3;
   constexpr std::uint32_t kMaxBatch = 1024;
+  const bool is_tree = spec.kind == KindSpec::kTree;
   for (;;) {
     std::uint32_t n = 0;
-    if (::read(kSocket, &n, sizeof n) != sizeof n) std::_Exit(0);  // loadgen is done
+    if (!read_all(kSocket, &n, sizeof n)) std::_Exit(0);  // loadgen is done
     if (n > kMaxBatch) n = kMaxBatch;
     for (std::uint32_t i = 0; i < n; ++i) {
+      // A tree's root says on a pipe what it made; the reply waits for it.
+      int report[2] = {-1, -1};
+      if (is_tree && ::pipe2(report, O_CLOEXEC) != 0) report[0] = report[1] = -1;
       long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, 0);
+      const int clone_error = errno;
       if (pid == 0) {
         ::close(kSocket);
+        if (report[0] >= 0) ::close(report[0]);
         die_with(parent);
-        run_kind(spec, parent_arg);
+        run_kind(spec, parent_arg, report[1]);
       }
-      // Each pid at once, so that loadgen times every child, not the batch.
-      std::int32_t reply = pid > 0 ? static_cast<std::int32_t>(pid) : -errno;
-      if (::write(kSocket, &reply, sizeof reply) != sizeof reply) std::_Exit(0);
+      if (report[1] >= 0) ::close(report[1]);
+      TreeReport made;
+      if (pid < 0) {
+        made = {0, clone_error};
+      } else if (is_tree && (report[0] < 0 || !read_all(report[0], &made, sizeof made))) {
+        made = {1, report[0] < 0 ? EMFILE : ECHILD};  // the root lives; what it made is unknown
+      }
+      if (report[0] >= 0) ::close(report[0]);
+      // Each child at once, so that loadgen times every child, not the batch.
+      const std::int32_t reply[3] = {pid > 0 ? static_cast<std::int32_t>(pid) : -clone_error,
+                                     made.nodes, made.error};
+      if (!write_all(kSocket, reply, sizeof reply)) std::_Exit(0);
     }
   }
 }
@@ -202,5 +276,7 @@ int main(int argc, char** argv) {
   KindSpec spec{};
   if (nargs < 1 || !parse_kind(nargs, kind_args, spec)) usage();
   if (is_zygote) zygote(spec, static_cast<pid_t>(parent), argv[argc - 1]);
-  run_kind(spec, argv[argc - 1]);
+  // loadgen leaves fd 3 open for a tree's report when it wants one.
+  const bool report = spec.kind == KindSpec::kTree && ::fcntl(3, F_GETFD) != -1;
+  run_kind(spec, argv[argc - 1], report ? 3 : -1);
 }

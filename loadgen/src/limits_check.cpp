@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "procfs/fields.hpp"
@@ -26,10 +28,18 @@ std::string slurp(const char* path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// A value that cannot be read is an error (check_limits refuses), never a 0
+// that would skip its check.
+template <typename T>
+T or_throw(std::optional<T> value, const char* path) {
+  if (!value) throw std::runtime_error("cannot read or parse " + std::string(path));
+  return *value;
+}
+
 std::uint64_t read_number(const char* path) {
   std::string text = slurp(path);
   if (!text.empty() && text.back() == '\n') text.pop_back();
-  return procfs::parse_u64(text).value_or(0);
+  return or_throw(procfs::parse_u64(text), path);
 }
 
 // Processes of our real uid, as RLIMIT_NPROC counts them (threads included).
@@ -54,6 +64,16 @@ std::string fmt_cores(double cores) {
   return buf;
 }
 
+// Saturated arithmetic: a demand near 2^64 must stay too big, never wrap to small.
+std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 std::string mib(std::uint64_t bytes) {
   return std::to_string(bytes >> 20) + " MiB";
 }
@@ -66,7 +86,7 @@ SystemLimits read_system_limits() {
   l.threads_max = read_number("/proc/sys/kernel/threads-max");
   // procs_running/blocked count only runnable tasks; /proc/loadavg's 4th field
   // "running/total" gives every task on the machine.
-  l.tasks_now = procfs::parse_loadavg_tasks(slurp("/proc/loadavg")).value_or(0);
+  l.tasks_now = or_throw(procfs::parse_loadavg_tasks(slurp("/proc/loadavg")), "/proc/loadavg");
   rlimit r{};
   // Root (CAP_SYS_ADMIN / CAP_SYS_RESOURCE) is exempt from RLIMIT_NPROC.
   if (::getuid() != 0 && ::getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY) {
@@ -74,8 +94,8 @@ SystemLimits read_system_limits() {
     l.nproc_used = tasks_of_uid(::getuid());
   }
   if (::getrlimit(RLIMIT_NOFILE, &r) == 0) l.fd_limit = r.rlim_cur;
-  if (auto mem = procfs::parse_meminfo(slurp("/proc/meminfo")))
-    l.mem_available = mem->available_bytes;
+  l.mem_available =
+      or_throw(procfs::parse_meminfo(slurp("/proc/meminfo")), "/proc/meminfo").available_bytes;
   l.cpus = static_cast<std::uint64_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
   return l;
 }
@@ -83,26 +103,27 @@ SystemLimits read_system_limits() {
 std::vector<std::string> check_limits(const SystemLimits& l, const Demand& d) {
   std::vector<std::string> out;
   const std::uint64_t want = d.processes;
-  if (l.pid_max && l.tasks_now + want > l.pid_max)
+  const std::uint64_t total = sat_add(l.tasks_now, want);
+  if (l.pid_max && total > l.pid_max)
     out.push_back("kernel.pid_max is " + std::to_string(l.pid_max) + " and " +
                   std::to_string(l.tasks_now) + " tasks exist; " + std::to_string(want) +
                   " more do not fit. Raise it: sysctl -w kernel.pid_max=4194304");
-  if (l.threads_max && l.tasks_now + want > l.threads_max)
+  if (l.threads_max && total > l.threads_max)
     out.push_back("kernel.threads-max is " + std::to_string(l.threads_max) + " and " +
                   std::to_string(l.tasks_now) + " tasks exist; " + std::to_string(want) +
                   " more do not fit. Raise it: sysctl -w kernel.threads-max=" +
-                  std::to_string((l.tasks_now + want) * 2));
-  if (l.nproc && l.nproc_used + want > *l.nproc)
+                  std::to_string(sat_mul(total, 2)));
+  if (l.nproc && sat_add(l.nproc_used, want) > *l.nproc)
     out.push_back("RLIMIT_NPROC (ulimit -u) is " + std::to_string(*l.nproc) +
                   " and this user has " + std::to_string(l.nproc_used) + " tasks; " +
                   std::to_string(want) + " more do not fit. Raise it: ulimit -u " +
-                  std::to_string(l.nproc_used + want + 64) +
+                  std::to_string(sat_add(sat_add(l.nproc_used, want), 64)) +
                   " (the hard limit is in /etc/security/limits.conf)");
   if (l.fd_limit && d.fds > l.fd_limit)
     out.push_back("RLIMIT_NOFILE (ulimit -n) is " + std::to_string(l.fd_limit) +
                   "; loadgen needs " + std::to_string(d.fds) + ". Raise it: ulimit -n " +
                   std::to_string(d.fds));
-  const std::uint64_t bytes = want * d.bytes_each;
+  const std::uint64_t bytes = sat_mul(want, d.bytes_each);
   if (l.mem_available && bytes > l.mem_available)
     out.push_back(std::to_string(want) + " children need about " + mib(bytes) + " but " +
                   "MemAvailable is " + mib(l.mem_available) +
@@ -115,6 +136,19 @@ std::vector<std::string> check_limits(const SystemLimits& l, const Demand& d) {
                   " cores of burn and this machine has " + std::to_string(l.cpus) +
                   " online. Lower --cpu-share or --count");
   return out;
+}
+
+std::vector<std::string> check_limits(const std::function<SystemLimits()>& read,
+                                      const Demand& demand) {
+  SystemLimits limits;
+  try {
+    limits = read();
+  } catch (const std::exception& e) {
+    // A value that does not parse (std::stoull) is a refusal, not a crash.
+    return {std::string("the system's limits could not be read (") + e.what() +
+            "), so nothing is spawned"};
+  }
+  return check_limits(limits, demand);
 }
 
 }  // namespace loadgen

@@ -3,6 +3,7 @@
 // and says which limit is in the way, its value, and how to raise it.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,5 +33,9 @@ SystemLimits read_system_limits();
 
 // One message per limit in the way; empty when all fit.
 std::vector<std::string> check_limits(const SystemLimits& limits, const Demand& demand);
+// The same with the limits read by `read` (read_system_limits); a read or a
+// value that fails is one refusal, not an exception.
+std::vector<std::string> check_limits(const std::function<SystemLimits()>& read,
+                                      const Demand& demand);
 
 }  // namespace loadgen

@@ -16,9 +16,12 @@
 #include <unordered_map>
 
 #include "enum_names.hpp"
+#include "histogram.hpp"
 #include "monotonic.hpp"
+#include "process_group.hpp"
 #include "procfs/quick_read.hpp"
 #include "spawner.hpp"
+#include "stop_queue.hpp"
 
 namespace loadgen {
 namespace {
@@ -42,11 +45,11 @@ std::uint64_t tree_nodes(const KindOptions& k) {
   return nodes;
 }
 
-std::unique_ptr<Spawner> make_spawner(const RunOptions& o, std::size_t max_live) {
+std::unique_ptr<Spawner> make_spawner(const RunOptions& o, std::size_t max_live, pid_t pgid) {
   if (uses_clone(o)) {
     if (o.kind != Kind::kSleep)
       throw std::invalid_argument("the clone path serves the sleep kind only");
-    return std::make_unique<CloneSpawner>(max_live);
+    return std::make_unique<CloneSpawner>(max_live, pgid);
   }
   const KindOptions& k = o.kind_options;
   std::vector<std::string> args{to_string(o.kind)};
@@ -65,8 +68,8 @@ std::unique_ptr<Spawner> make_spawner(const RunOptions& o, std::size_t max_live)
       break;
   }
   if (spawn_path_of(o) == SpawnPath::kZygote)
-    return std::make_unique<ZygoteSpawner>(o.helper_path, std::move(args));
-  return std::make_unique<HelperSpawner>(o.helper_path, std::move(args));
+    return std::make_unique<ZygoteSpawner>(o.helper_path, std::move(args), pgid);
+  return std::make_unique<HelperSpawner>(o.helper_path, std::move(args), pgid);
 }
 
 }  // namespace
@@ -109,8 +112,12 @@ Demand demand_of(const RunOptions& o, const Schedule& schedule) {
   constexpr std::uint64_t kCloneBytes = 32 << 10, kHelperBytes = 160 << 10;
   std::uint64_t per_root = o.kind == Kind::kTree ? tree_nodes(o.kind_options) : 1;
   std::uint64_t bytes = uses_clone(o) ? kCloneBytes : kHelperBytes;
-  if (o.kind == Kind::kMem) bytes += o.kind_options.mem_bytes;
-  const std::uint64_t processes = peak_live(schedule) * per_root;
+  // Saturated, not wrapped: --mem-bytes near 2^64 must fail the memory check.
+  if (o.kind == Kind::kMem && __builtin_add_overflow(bytes, o.kind_options.mem_bytes, &bytes))
+    bytes = UINT64_MAX;
+  std::uint64_t processes;
+  if (__builtin_mul_overflow(std::uint64_t{schedule.peak_live()}, per_root, &processes))
+    processes = UINT64_MAX;
   const double cores =
       o.kind == Kind::kCpu ? static_cast<double>(processes) * o.kind_options.cpu_share : 0;
   return {.processes = processes, .fds = 16, .bytes_each = bytes, .cpu_cores = cores};
@@ -118,51 +125,90 @@ Demand demand_of(const RunOptions& o, const Schedule& schedule) {
 
 namespace {
 
+// A child of ours, by the schedule index it was started for.
+struct LiveChild {
+  std::uint64_t index;
+  bool stopped;  // killed by us, not yet reaped
+};
+
+pid_t wait_for(pid_t pid, int flags) {
+  int status;
+  pid_t r;
+  while ((r = ::waitpid(pid, &status, flags)) < 0 && errno == EINTR) {
+  }
+  return r;
+}
+
 // One run's state: who is alive, who is due to stop, who was killed and is
-// still to be reaped. The loop in run_load() drives it.
+// still to be reaped, and how late each start and stop was. The loop in
+// run_load() drives it.
 class LoadRun {
  public:
-  LoadRun(const RunOptions& o, const Schedule& schedule) : schedule_(schedule) {
+  LoadRun(const RunOptions& o, Schedule& schedule)
+      : schedule_(schedule),
+        max_live_(std::max<std::size_t>(1, schedule.peak_live())),
+        churn_(o.profile.profile == Profile::kChurn),
+        per_child_(o.kind == Kind::kTree ? tree_nodes(o.kind_options) : 1) {
     s_.profile = to_string(o.profile.profile);
     s_.kind = to_string(o.kind);
     s_.spawner = to_string(spawn_path_of(o));
     s_.count = o.profile.count;
-    s_.asked = schedule.children.size();
-    const std::size_t max_live = std::max<std::size_t>(1, peak_live(schedule));
     // Headroom: a killed child keeps its clone stack slot until it is reaped.
-    spawner_ = make_spawner(o, max_live + max_live / 4 + 64);
-    live_.reserve(max_live);
-    latency_us_.reserve(schedule.children.size());
-    stopped_by_us_.assign(schedule.children.size(), false);
+    spawner_ = make_spawner(o, max_live_ + max_live_ / 4 + 64, group_.id());
+    live_.reserve(max_live_);
+    t0_ = monotonic_seconds();
   }
 
-  // Kills every child whose stop time has come.
+  double now() const { return monotonic_seconds() - t0_; }
+  double t0() const { return t0_; }
+
+  // Kills every child whose stop time has come, if it is still the child
+  // scheduled (a pid reaped and reused is another child).
   void stop_due(double t) {
-    while (!stops_.empty() && stops_.top().first <= t) {
-      pid_t pid = stops_.top().second;
-      stops_.pop();
-      if (auto it = live_.find(pid); it != live_.end()) {
-        stopped_by_us_[it->second] = true;
-        ::kill(pid, SIGKILL);
-        dying_.push_back(pid);
-      }
-    }
+    stops_.pop_due(
+        t,
+        [&](pid_t pid, std::uint64_t index) {
+          auto it = live_.find(pid);
+          return it != live_.end() && it->second.index == index && !it->second.stopped;
+        },
+        [&](const StopQueue::Due& d) {
+          ::kill(d.pid, SIGKILL);
+          stop_lag_.record((now() - d.stop_s) * 1e6);
+          live_[d.pid].stopped = true;
+          dying_.emplace_back(d.pid, d.index);
+        });
   }
 
   // Starts every child whose start time has come, in batches (the zygote
-  // takes a batch in one request); returns early on a stop request.
-  void start_due(double t, const volatile std::sig_atomic_t* stop) {
-    constexpr std::size_t kBatch = 256;  // between batches: stops, reaping, signals
-    const auto& children = schedule_.children;
-    while (next_ < children.size() && children[next_].start_s <= t && *stop == 0) {
-      std::size_t due = 0;
-      while (due < kBatch && next_ + due < children.size() && children[next_ + due].start_s <= t)
-        ++due;
-      // Out of clone stacks: wait for the oldest killed child to free one.
-      while (spawner_->room() < due && !dying_.empty()) reap_dying(/*block=*/true);
-      due = std::clamp<std::size_t>(spawner_->room(), 1, due);
+  // takes a batch in one request; stops are served between children). A start
+  // whose child's life is already over is shed, as is one past the end or
+  // one that would put more children alive than asked. Returns early on a
+  // stop request.
+  void start_due(const volatile std::sig_atomic_t* stop) {
+    constexpr std::size_t kBatch = 64;  // between batches: the end, reaping, signals
+    while (*stop == 0) {
+      const double t = now();
+      stop_due(t);
+      if (past_hard_end(t)) return;
+      batch_.clear();
+      while (batch_.size() < kBatch && schedule_.next_start() <= t) {
+        const ScheduledChild c = *schedule_.next();
+        if (c.stop_s <= t) {
+          ++s_.shed;  // it would live no time at all: starting it only adds to the lag
+          continue;
+        }
+        batch_.push_back(c);
+      }
+      if (batch_.empty()) return;
+      const std::size_t n = make_room(batch_.size());
+      s_.shed += batch_.size() - n;
+      if (n == 0) continue;
       if (first_spawn_ < 0) first_spawn_ = monotonic_seconds();
-      spawner_->spawn_many(due, [&](const SpawnResult& r, double seconds) { record(r, seconds); });
+      std::size_t i = 0;
+      spawner_->spawn_many(n, [&](const SpawnResult& r, double seconds) {
+        record(batch_[i++], r, seconds);
+        stop_due(now());
+      });
       reap_dying(false);
     }
   }
@@ -172,15 +218,14 @@ class LoadRun {
   // the spawn. With `block`, waits for the oldest one at least.
   void reap_dying(bool block) {
     while (!dying_.empty()) {
-      const pid_t pid = dying_.front();
+      const auto [pid, index] = dying_.front();
       // Already reaped by sweep(): its pid may by now be a new child of ours,
       // which must not be waited for (pid_max here is 32,768; churn wraps it).
-      if (auto it = live_.find(pid); it == live_.end() || !stopped_by_us_[it->second]) {
+      if (auto it = live_.find(pid); it == live_.end() || it->second.index != index) {
         dying_.pop_front();
         continue;
       }
-      int status;
-      const pid_t r = ::waitpid(pid, &status, block ? 0 : WNOHANG);
+      const pid_t r = wait_for(pid, block ? 0 : WNOHANG);
       if (r == 0) break;  // not dead yet; the rest were killed later
       if (r == pid) account(pid, false);
       dying_.pop_front();
@@ -191,112 +236,159 @@ class LoadRun {
   // Reaps whatever else has ended: children that died on their own, and
   // grandchildren handed to us as subreaper.
   void sweep() {
-    int status;
     pid_t pid;
-    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) account(pid, false);
+    while ((pid = wait_for(-1, WNOHANG)) > 0) account(pid, false);
   }
 
   // The time the loop must wake next, in seconds since the start.
-  double next_wake() const {
-    double wake = schedule_.end_s;
-    if (next_ < schedule_.children.size()) wake = std::min(wake, schedule_.children[next_].start_s);
-    if (!stops_.empty()) wake = std::min(wake, stops_.top().first);
-    return wake;
+  double next_wake() const { return std::min({end(), schedule_.next_start(), stops_.next_stop()}); }
+  bool done(double t) const {
+    return past_hard_end(t) || (schedule_.next_start() == kUntilEnd && t >= end());
   }
-  bool done(double t) const { return next_ == schedule_.children.size() && t >= schedule_.end_s; }
-  Progress progress(double t) const { return {t, s_.spawned, live_.size(), s_.failed}; }
+  Progress progress(double t) const {
+    return {.elapsed_s = t,
+            .spawned = s_.spawned,
+            .live = live_.size(),
+            .failed = s_.failed,
+            .shed = s_.shed,
+            .every_start_done = schedule_.next_start() == kUntilEnd,
+            .start_lag_max_ms = start_lag_.max() / 1e3,
+            .group = group_.id()};
+  }
 
   // Kills every child, oldest first, and reaps them by pid (for 10,000: hash
   // order with waitpid(-1) took 0.7 s, oldest first 0.35-0.55 s, by pid
-  // 0.2-0.3 s), then whatever grandchildren are left, until none is.
+  // 0.2-0.3 s); then, the last step, the whole group, which holds whatever
+  // nobody tracks; then reaps everything left until none is.
   Summary teardown(int interrupted_by) {
     s_.interrupted_by = interrupted_by;
     const double start = monotonic_seconds();
+    if (!interrupted_by && past_hard_end(start - t0_)) {
+      while (schedule_.next()) ++s_.shed;  // the starts the end came before
+    }
     spawner_->shutdown();
     s_.load_seconds = first_spawn_ < 0 ? 0 : start - first_spawn_;
-    std::vector<std::pair<std::size_t, pid_t>> order;
+    std::vector<std::pair<std::uint64_t, pid_t>> order;
     order.reserve(live_.size());
-    for (const auto& [pid, index] : live_) order.emplace_back(index, pid);
+    for (const auto& [pid, child] : live_) order.emplace_back(child.index, pid);
     std::sort(order.begin(), order.end());
     for (const auto& [index, pid] : order) ::kill(pid, SIGKILL);
-    for (const auto& [index, pid] : order) {
-      int status;
-      if (::waitpid(pid, &status, 0) == pid) account(pid, true);  // the dying ones too
-    }
+    for (const auto& [index, pid] : order)
+      if (wait_for(pid, 0) == pid) account(pid, true);  // the dying ones too
     dying_.clear();
-    int status;
+    group_.kill_all();
     pid_t pid;
-    while ((pid = ::waitpid(-1, &status, 0)) > 0) account(pid, true);  // until ECHILD
+    while ((pid = wait_for(-1, 0)) > 0) account(pid, true);  // until ECHILD
     s_.teardown_seconds = monotonic_seconds() - start;
 
+    s_.asked = schedule_.given();
+    // Over the schedule's time that came (a run held with --duration 1e9 is
+    // interrupted); elsewhere starts come at once or at --rate.
+    if (const double asked_over = std::min(schedule_.end_s(), start - t0_);
+        churn_ && asked_over > 0)
+      s_.asked_per_s = static_cast<double>(s_.asked) / asked_over;
     s_.spawn_seconds = first_spawn_ < 0 ? 0 : last_spawn_ - first_spawn_;
     s_.rate_per_s = s_.spawn_seconds > 0 ? static_cast<double>(s_.spawned) / s_.spawn_seconds : 0;
     s_.churn_per_s =
         s_.load_seconds > 0 ? static_cast<double>(s_.spawned + s_.exits) / s_.load_seconds : 0;
-    s_.spawn_latency_us = percentiles(latency_us_);
+    s_.spawn_latency_us = {latency_us_.percentile(0.50), latency_us_.percentile(0.95),
+                           latency_us_.percentile(0.99)};
+    s_.start_lag = lag_of(start_lag_);
+    s_.stop_lag = lag_of(stop_lag_);
     s_.peak_rss_bytes = own_peak_rss_bytes();
     return s_;
   }
 
  private:
-  void record(const SpawnResult& r, double seconds) {
-    const ScheduledChild& child = schedule_.children[next_];
+  static Lag lag_of(const Histogram& h) {
+    return {h.count(), h.percentile(0.50) / 1e3, h.percentile(0.99) / 1e3, h.max() / 1e3};
+  }
+
+  // steady and burst hold the load after the last start, however late it was.
+  double end() const {
+    return schedule_.end_s() + (schedule_.end_follows_last_start() ? last_start_lag_ : 0);
+  }
+  bool past_hard_end(double t) const {
+    return !schedule_.end_follows_last_start() && t >= schedule_.end_s();
+  }
+
+  // How many of `wanted` starts fit under the live count asked (and the
+  // spawner's room): killed children are reaped first, then the dead swept.
+  std::size_t make_room(std::size_t wanted) {
+    auto room = [&] {
+      return std::min(spawner_->room(), max_live_ - std::min(max_live_, live_.size()));
+    };
+    while (room() < wanted && !dying_.empty()) reap_dying(/*block=*/true);
+    if (room() < wanted) sweep();
+    return std::min(room(), wanted);
+  }
+
+  void record(const ScheduledChild& child, const SpawnResult& r, double seconds) {
     if (r.pid > 0) {
-      last_spawn_ = monotonic_seconds();
-      latency_us_.push_back(seconds * 1e6);
-      live_.emplace(r.pid, next_);
-      if (child.stop_s != kUntilEnd) stops_.emplace(child.stop_s, r.pid);
+      const double at = now();
+      last_spawn_ = at + t0_;
+      last_start_lag_ = std::max(0.0, at - child.start_s);
+      start_lag_.record(last_start_lag_ * 1e6);
+      latency_us_.record(seconds * 1e6);
+      live_.emplace(r.pid, LiveChild{child.index, false});
+      if (child.stop_s != kUntilEnd) stops_.push(child.stop_s, child.index, r.pid);
       ++s_.spawned;
       s_.peak_live = std::max<std::uint64_t>(s_.peak_live, live_.size());
+      s_.processes_asked += per_child_;
+      s_.processes_made += std::min<std::uint64_t>(r.nodes, per_child_);
+      if (r.nodes < per_child_)  // a short tree: said, with why, not passed for whole
+        s_.failure_reasons[std::string("tree: ") +
+                           (r.tree_error ? std::strerror(r.tree_error) : "short")] +=
+            per_child_ - r.nodes;
     } else {
       ++s_.failed;
       ++s_.failure_reasons[std::strerror(r.error)];
     }
-    ++next_;
   }
 
   void account(pid_t pid, bool in_teardown) {
     spawner_->reaped(pid);
+    group_.reaped(pid);
     auto it = live_.find(pid);
-    if (it == live_.end()) return;  // a grandchild
+    if (it == live_.end()) return;  // a grandchild, or the group's anchor
     if (in_teardown) {
       ++s_.reaped_in_teardown;
     } else {
       ++s_.exits;
-      if (!stopped_by_us_[it->second]) ++s_.died_early;
+      if (!it->second.stopped) ++s_.died_early;
     }
     live_.erase(it);
   }
 
-  const Schedule& schedule_;
+  Schedule& schedule_;
+  const std::size_t max_live_;  // never more alive (killed but unreaped included)
+  const bool churn_;
+  const std::uint64_t per_child_;  // processes a child should be: a tree's every node
   Summary s_;
+  ProcessGroup group_;  // before the spawner: it outlives every child
   std::unique_ptr<Spawner> spawner_;
-  std::unordered_map<pid_t, std::size_t> live_;  // pid -> index in the schedule
-  using Stop = std::pair<double, pid_t>;
-  std::priority_queue<Stop, std::vector<Stop>, std::greater<>> stops_;
-  std::deque<pid_t> dying_;  // killed, oldest first, not yet reaped
-  std::vector<double> latency_us_;
-  std::vector<bool> stopped_by_us_;
-  std::size_t next_ = 0;
-  double first_spawn_ = -1, last_spawn_ = 0;
+  std::unordered_map<pid_t, LiveChild> live_;
+  StopQueue stops_;
+  std::deque<std::pair<pid_t, std::uint64_t>> dying_;  // killed, oldest first, not yet reaped
+  std::vector<ScheduledChild> batch_;
+  Histogram latency_us_, start_lag_, stop_lag_;
+  double t0_ = 0, first_spawn_ = -1, last_spawn_ = 0, last_start_lag_ = 0;
 };
 
 }  // namespace
 
-Summary run_load(const RunOptions& o, const Schedule& schedule,
-                 const volatile std::sig_atomic_t* stop,
+Summary run_load(const RunOptions& o, Schedule& schedule, const volatile std::sig_atomic_t* stop,
                  const std::function<void(const Progress&)>& progress) {
   // Orphaned grandchildren (a tree's) come to us, so that we reap them too.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   LoadRun run(o, schedule);
-  const double t0 = monotonic_seconds();
   double last_progress = -1, last_sweep = 0;
   while (*stop == 0) {
-    double t = monotonic_seconds() - t0;
+    double t = run.now();
     run.stop_due(t);
-    run.start_due(t, stop);
+    run.start_due(stop);
     run.reap_dying(false);
-    t = monotonic_seconds() - t0;
+    t = run.now();
     if (t - last_sweep >= 0.05) {
       run.sweep();
       last_sweep = t;
@@ -306,7 +398,7 @@ Summary run_load(const RunOptions& o, const Schedule& schedule,
       last_progress = t;
     }
     if (run.done(t)) break;
-    sleep_until(t0 + std::min(run.next_wake(), t + 0.05));  // wake at least every 50 ms
+    sleep_until(run.t0() + std::min(run.next_wake(), t + 0.05));  // wake at least every 50 ms
   }
   return run.teardown(static_cast<int>(*stop));
 }

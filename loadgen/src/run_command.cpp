@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <new>
+#include <optional>
 #include <system_error>
 
 namespace loadgen {
@@ -64,8 +66,18 @@ void write_json_atomically(const std::string& path, const nlohmann::json& doc) {
 void print_summary(const Summary& s, std::ostream& out) {
   fmt::print(out, "loadgen {} {} x{} via {}{}\n", s.profile, s.kind, s.count, s.spawner,
              s.interrupted_by ? fmt::format(" (interrupted by signal {})", s.interrupted_by) : "");
-  fmt::print(out, "  spawned  {} of {} asked, {} failed", s.spawned, s.asked, s.failed);
+  fmt::print(out, "  spawned  {} of {} asked, {} failed, {} shed", s.spawned, s.asked, s.failed,
+             s.shed);
   for (const auto& [reason, n] : s.failure_reasons) fmt::print(out, " [{}: {}]", reason, n);
+  // What was delivered against the schedule: a late start is a start not made when asked.
+  fmt::print(out, "\n  lag      start p50 {:.2f} ms p99 {:.2f} ms max {:.2f} ms",
+             s.start_lag.p50_ms, s.start_lag.p99_ms, s.start_lag.max_ms);
+  if (s.stop_lag.count)
+    fmt::print(out, "; stop p50 {:.2f} ms p99 {:.2f} ms max {:.2f} ms", s.stop_lag.p50_ms,
+               s.stop_lag.p99_ms, s.stop_lag.max_ms);
+  if (s.asked_per_s > 0) fmt::print(out, "; {:.0f} starts/s asked", s.asked_per_s);
+  if (s.processes_asked != s.spawned)  // a tree: its nodes as made, not as asked
+    fmt::print(out, "\n  tree     {} of {} processes made", s.processes_made, s.processes_asked);
   fmt::print(out,
              "\n  spawn    {:.3f} s, {:.0f}/s, latency p50 {:.1f} us p95 {:.1f} us p99 {:.1f} us\n",
              s.spawn_seconds, s.rate_per_s, s.spawn_latency_us.p50, s.spawn_latency_us.p95,
@@ -82,13 +94,15 @@ void print_summary(const Summary& s, std::ostream& out) {
 // One line that rewrites itself on a terminal; a line every 5 s into a log.
 class ProgressLine {
  public:
-  ProgressLine(std::ostream& err, bool enabled, std::size_t asked)
-      : err_(err), enabled_(enabled), tty_(::isatty(STDERR_FILENO) == 1), asked_(asked) {}
+  ProgressLine(std::ostream& err, bool enabled)
+      : err_(err), enabled_(enabled), tty_(::isatty(STDERR_FILENO) == 1) {}
   void operator()(const Progress& p) {
     if (!enabled_ || (!tty_ && p.elapsed_s - last_ < 5.0)) return;
     last_ = p.elapsed_s;
-    fmt::print(err_, "{}loadgen {:7.2f} s  spawned {}/{}  live {}  failed {}{}", tty_ ? "\r" : "",
-               p.elapsed_s, p.spawned, asked_, p.live, p.failed, tty_ ? "  " : "\n");
+    fmt::print(err_,
+               "{}loadgen {:7.2f} s  spawned {}  live {}  failed {}  shed {}  lag max {:.1f} ms{}",
+               tty_ ? "\r" : "", p.elapsed_s, p.spawned, p.live, p.failed, p.shed,
+               p.start_lag_max_ms, tty_ ? "  " : "\n");
     err_.flush();
     dirty_ = tty_;
   }
@@ -99,7 +113,6 @@ class ProgressLine {
  private:
   std::ostream& err_;
   bool enabled_, tty_;
-  std::size_t asked_;
   double last_ = -1e9;
   bool dirty_ = false;
 };
@@ -108,10 +121,10 @@ class ProgressLine {
 // children or every start of the schedule is done (a ramp never stands).
 class ReadyFile {
  public:
-  ReadyFile(std::ostream& err, std::string path, std::size_t count, std::size_t asked)
-      : err_(err), path_(std::move(path)), count_(count), asked_(asked) {}
+  ReadyFile(std::ostream& err, std::string path, std::size_t count)
+      : err_(err), path_(std::move(path)), count_(count) {}
   void operator()(const Progress& p) {
-    if (done_ || path_.empty() || (p.live < count_ && p.spawned + p.failed < asked_)) return;
+    if (done_ || path_.empty() || (p.live < count_ && !p.every_start_done)) return;
     done_ = true;
     try {  // the load goes on; the harness waiting for the file times out and says so
       write_json_atomically(path_, {{"elapsed_s", p.elapsed_s}, {"live", p.live}});
@@ -123,7 +136,7 @@ class ReadyFile {
  private:
   std::ostream& err_;
   std::string path_;
-  std::size_t count_, asked_;
+  std::size_t count_;
   bool done_ = false;
 };
 
@@ -135,10 +148,12 @@ std::string default_helper_path() {
   return ec ? std::string("loadgen-child") : (self.parent_path() / "loadgen-child").string();
 }
 
-int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err) {
-  Schedule schedule;
+namespace {
+
+int run_checked(const RunCommandOptions& o, std::ostream& out, std::ostream& err) {
+  std::optional<Schedule> schedule;
   try {
-    schedule = make_schedule(o.run.profile);
+    schedule.emplace(o.run.profile);
   } catch (const std::invalid_argument& e) {
     fmt::print(err, "loadgen: {}\n", e.what());
     return 2;
@@ -161,31 +176,29 @@ int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err
       return 1;
     }
   }
-  const Demand demand = demand_of(o.run, schedule);
-  const auto refusals = check_limits(read_system_limits(), demand);
+  const Demand demand = demand_of(o.run, *schedule);
+  const auto refusals = check_limits(read_system_limits, demand);
   if (o.dry_run) {
+    const bool churn = o.run.profile.profile == Profile::kChurn;
     fmt::print(out,
-               "plan: {} children ({} at most alive at once, {} processes with descendants), "
+               "plan: {}{:.0f} children ({} at most alive at once, {} processes with descendants), "
                "{:.2f} s until teardown, spawner {}\n",
-               schedule.children.size(), peak_live(schedule), demand.processes, schedule.end_s,
-               to_string(spawn_path_of(o.run)));
+               churn ? "about " : "", schedule->expected_starts(), schedule->peak_live(),
+               demand.processes, schedule->end_s(), to_string(spawn_path_of(o.run)));
   }
   for (const auto& why : refusals) fmt::print(err, "loadgen: refused: {}\n", why);
   if (!refusals.empty()) return 1;
   if (o.dry_run) return 0;
 
   Summary summary;
-  try {
+  {
     StopSignals signals;
-    ProgressLine line(err, o.progress, schedule.children.size());
-    ReadyFile ready(err, o.ready_file, o.run.profile.count, schedule.children.size());
-    summary = run_load(o.run, schedule, &g_stop, [&](const Progress& p) {
+    ProgressLine line(err, o.progress);
+    ReadyFile ready(err, o.ready_file, o.run.profile.count);
+    summary = run_load(o.run, *schedule, &g_stop, [&](const Progress& p) {
       ready(p);
       line(p);
     });
-  } catch (const std::exception& e) {  // e.g. the zygote could not be started
-    fmt::print(err, "loadgen: {}\n", e.what());
-    return 1;
   }
   print_summary(summary, out);
   const nlohmann::json doc = to_json(summary);
@@ -199,8 +212,26 @@ int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err
       return 1;
     }
   }
-  if (summary.interrupted_by) return 128 + summary.interrupted_by;
-  return summary.failed ? 1 : 0;
+  return exit_status(summary);
+}
+
+}  // namespace
+
+int exit_status(const Summary& s) {
+  if (s.interrupted_by) return 128 + s.interrupted_by;
+  if (s.failed || s.processes_made < s.processes_asked) return 1;
+  return s.shed ? 3 : 0;
+}
+
+int run_command(const RunCommandOptions& o, std::ostream& out, std::ostream& err) {
+  try {
+    return run_checked(o, out, err);
+  } catch (const std::bad_alloc&) {
+    fmt::print(err, "loadgen: out of memory\n");
+  } catch (const std::exception& e) {  // e.g. the zygote could not be started
+    fmt::print(err, "loadgen: {}\n", e.what());
+  }
+  return 1;
 }
 
 }  // namespace loadgen

@@ -22,8 +22,14 @@ struct RunCommandOptions {
 // Where loadgen-child lives: beside the running binary.
 std::string default_helper_path();
 
-// Returns the exit code: 0 all spawned, 1 refused or some spawns failed,
-// 128 + signal when interrupted (the summary is printed all the same).
+// The exit code of a run that happened: 128 + signal when interrupted, 1 when
+// some spawns failed (or a tree was made short), 3 when starts were shed (loadgen could not keep
+// up), 0 when every start asked was made.
+int exit_status(const Summary& summary);
+
+// Returns the exit code: exit_status() of the run, 1 refused (or any error,
+// said in one line on `err`), 2 options no schedule can follow. The summary is
+// printed all the same when interrupted.
 int run_command(const RunCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace loadgen

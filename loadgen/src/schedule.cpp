@@ -1,7 +1,7 @@
 #include "schedule.hpp"
 
 #include <algorithm>
-#include <random>
+#include <cmath>
 #include <stdexcept>
 
 #include "enum_names.hpp"
@@ -14,88 +14,101 @@ double at_rate(std::size_t i, double rate) {
   return rate > 0 ? static_cast<double>(i) / rate : 0;
 }
 
-Schedule steady(const ProfileOptions& o) {
-  Schedule s;
-  for (std::size_t i = 0; i < o.count; ++i) s.children.push_back({at_rate(i, o.rate), kUntilEnd});
-  s.end_s = (o.count ? at_rate(o.count - 1, o.rate) : 0) + o.duration_s;
-  return s;
-}
-
-Schedule burst(const ProfileOptions& o) {
-  Schedule s;
-  std::size_t size = o.burst_size ? o.burst_size : std::max<std::size_t>(1, o.count / 10);
-  double last = 0;
-  for (std::size_t i = 0; i < o.count; ++i) {
-    last = static_cast<double>(i / size) * o.burst_interval_s;
-    s.children.push_back({last, kUntilEnd});
-  }
-  s.end_s = last + o.duration_s;
-  return s;
-}
-
-Schedule ramp(const ProfileOptions& o) {
-  Schedule s;
-  for (std::size_t i = 0; i < o.count; ++i)
-    s.children.push_back(
-        {o.duration_s * static_cast<double>(i) / static_cast<double>(o.count), kUntilEnd});
-  s.end_s = o.duration_s;
-  return s;
-}
-
-Schedule spike(const ProfileOptions& o) {
-  Schedule s;
-  std::size_t base = std::min(o.count, o.spike_base ? o.spike_base : o.count / 10);
-  double third = o.duration_s / 3;
-  for (std::size_t i = 0; i < base; ++i) s.children.push_back({at_rate(i, o.rate), kUntilEnd});
-  double jump = std::max(third, base ? at_rate(base - 1, o.rate) : 0);
-  for (std::size_t i = base; i < o.count; ++i) s.children.push_back({jump, jump + third});
-  s.end_s = std::max(o.duration_s, jump + 2 * third);
-  return s;
-}
-
-Schedule churn(const ProfileOptions& o) {
-  if (o.churn_life_min_s <= 0 || o.churn_life_max_s < o.churn_life_min_s)
-    throw std::invalid_argument("churn lives need 0 < min <= max");
-  Schedule s;
-  std::mt19937_64 rng(o.seed);
-  std::uniform_real_distribution<double> life(o.churn_life_min_s, o.churn_life_max_s);
-  for (std::size_t slot = 0; slot < o.count; ++slot) {
-    for (double t = at_rate(slot, o.rate); t < o.duration_s;) {
-      double stop = t + life(rng);
-      s.children.push_back({t, stop < o.duration_s ? stop : kUntilEnd});
-      t = stop;
+// The profiles whose children are at most `count`: kept whole, in start order.
+std::vector<ScheduledChild> fixed_children(const ProfileOptions& o, double& end_s) {
+  std::vector<ScheduledChild> c;
+  c.reserve(o.count);
+  auto add = [&](double start, double stop) { c.push_back({c.size(), start, stop}); };
+  switch (o.profile) {
+    case Profile::kSteady:
+      for (std::size_t i = 0; i < o.count; ++i) add(at_rate(i, o.rate), kUntilEnd);
+      end_s = (o.count ? at_rate(o.count - 1, o.rate) : 0) + o.duration_s;
+      break;
+    case Profile::kBurst: {
+      const std::size_t size = o.burst_size ? o.burst_size : std::max<std::size_t>(1, o.count / 10);
+      double last = 0;
+      for (std::size_t i = 0; i < o.count; ++i)
+        add(last = static_cast<double>(i / size) * o.burst_interval_s, kUntilEnd);
+      end_s = last + o.duration_s;
+      break;
     }
+    case Profile::kRamp:
+      for (std::size_t i = 0; i < o.count; ++i)
+        add(o.duration_s * static_cast<double>(i) / static_cast<double>(o.count), kUntilEnd);
+      end_s = o.duration_s;
+      break;
+    case Profile::kSpike: {
+      const std::size_t base = std::min(o.count, o.spike_base ? o.spike_base : o.count / 10);
+      const double third = o.duration_s / 3;
+      for (std::size_t i = 0; i < base; ++i) add(at_rate(i, o.rate), kUntilEnd);
+      const double jump = std::max(third, base ? at_rate(base - 1, o.rate) : 0);
+      for (std::size_t i = base; i < o.count; ++i) add(jump, jump + third);
+      end_s = std::max(o.duration_s, jump + 2 * third);
+      break;
+    }
+    case Profile::kChurn:
+      break;
   }
-  std::stable_sort(s.children.begin(), s.children.end(),
-                   [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
-  s.end_s = o.duration_s;
-  return s;
+  return c;
 }
 
 }  // namespace
 
-Schedule make_schedule(const ProfileOptions& o) {
-  if (o.rate < 0 || o.duration_s < 0) throw std::invalid_argument("rate and duration must be >= 0");
-  switch (o.profile) {
-    case Profile::kSteady:
-      return steady(o);
-    case Profile::kBurst:
-      return burst(o);
-    case Profile::kRamp:
-      return ramp(o);
-    case Profile::kSpike:
-      return spike(o);
-    case Profile::kChurn:
-      return churn(o);
+Schedule::Schedule(const ProfileOptions& o) : o_(o), rng_(o.seed) {
+  if (!(o.rate >= 0) || !(o.duration_s >= 0) || !std::isfinite(o.rate) ||
+      !std::isfinite(o.duration_s))
+    throw std::invalid_argument("rate and duration must be finite and >= 0");
+  if (o.profile == Profile::kChurn) {
+    make_churn();
+    return;
   }
-  throw std::invalid_argument("unknown profile");
+  fixed_ = fixed_children(o, end_s_);
+  end_follows_last_start_ = o.profile == Profile::kSteady || o.profile == Profile::kBurst;
+  peak_live_ = loadgen::peak_live(fixed_);
+  expected_starts_ = static_cast<double>(fixed_.size());
 }
 
-std::size_t peak_live(const Schedule& schedule) {
-  // +1 at each start, -1 at each stop; a stop at the same instant as a start
-  // comes first (churn replaces a child as it ends).
+void Schedule::make_churn() {
+  if (!(o_.churn_life_min_s > 0) || !(o_.churn_life_max_s >= o_.churn_life_min_s) ||
+      !std::isfinite(o_.churn_life_max_s))
+    throw std::invalid_argument("churn lives need 0 < min <= max");
+  life_ = std::uniform_real_distribution<double>(o_.churn_life_min_s, o_.churn_life_max_s);
+  double slot_seconds = 0;
+  for (std::size_t slot = 0; slot < o_.count; ++slot) {
+    const double first = at_rate(slot, o_.rate);
+    if (first >= o_.duration_s) break;  // later slots start later still
+    slots_.emplace(first, slot);
+    slot_seconds += o_.duration_s - first;
+  }
+  // A slot's child is replaced the instant it stops: one live child per slot.
+  peak_live_ = slots_.size();
+  expected_starts_ = slot_seconds / ((o_.churn_life_min_s + o_.churn_life_max_s) / 2);
+  end_s_ = o_.duration_s;
+}
+
+std::optional<ScheduledChild> Schedule::next() {
+  if (o_.profile != Profile::kChurn) {
+    if (pos_ == fixed_.size()) return std::nullopt;
+    ++given_;
+    return fixed_[pos_++];
+  }
+  if (slots_.empty()) return std::nullopt;
+  const auto [start, slot] = slots_.top();
+  slots_.pop();
+  const double stop = start + life_(rng_);
+  if (stop < o_.duration_s) slots_.emplace(stop, slot);  // its successor
+  return ScheduledChild{given_++, start, stop < o_.duration_s ? stop : kUntilEnd};
+}
+
+double Schedule::next_start() const {
+  if (o_.profile != Profile::kChurn) return pos_ < fixed_.size() ? fixed_[pos_].start_s : kUntilEnd;
+  return slots_.empty() ? kUntilEnd : slots_.top().first;
+}
+
+std::size_t peak_live(const std::vector<ScheduledChild>& children) {
+  // +1 at each start, -1 at each stop; a stop sorts before a start at the same time.
   std::vector<std::pair<double, int>> events;
-  for (const auto& c : schedule.children) {
+  for (const auto& c : children) {
     events.emplace_back(c.start_s, +1);
     if (c.stop_s != kUntilEnd) events.emplace_back(c.stop_s, -1);
   }

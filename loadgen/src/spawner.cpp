@@ -1,5 +1,6 @@
 #include "spawner.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <system_error>
 
+#include "io_all.hpp"
 #include "monotonic.hpp"
 
 extern char** environ;
@@ -59,9 +61,10 @@ class BlockAllSignals {
   sigset_t old_;
 };
 
-// posix_spawn of loadgen-child with default signal actions, an empty mask, and
-// no fd of ours but `fd3` (when >= 0), which becomes its fd 3.
-SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3) {
+// posix_spawn of loadgen-child with default signal actions, an empty mask, in
+// group `pgid` (0: ours), and no fd of ours but `fd3` (when >= 0), which becomes
+// its fd 3.
+SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3, pid_t pgid) {
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   sigset_t all, none;
@@ -69,7 +72,9 @@ SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3) {
   sigemptyset(&none);
   ::posix_spawnattr_setsigdefault(&attr, &all);
   ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  ::posix_spawnattr_setpgroup(&attr, pgid);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                        (pgid > 0 ? POSIX_SPAWN_SETPGROUP : 0));
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
   if (fd3 >= 0) ::posix_spawn_file_actions_adddup2(&actions, fd3, 3);
@@ -82,6 +87,23 @@ SpawnResult spawn_helper(const std::string& path, char* const* argv, int fd3) {
   return {pid, 0};
 }
 
+// Signals interrupt the socket calls (loadgen's handlers have no SA_RESTART, so
+// that its sleep wakes at once): a Ctrl-C mid-batch must not pass for a dead
+// zygote, which would leave the child it just forked tracked by nobody.
+bool send_all(int fd, const void* data, std::size_t n) {
+  // MSG_NOSIGNAL: a zygote that died is a spawn error, not a SIGPIPE for us.
+  return io_all(const_cast<void*>(data), n,
+                [fd](char* p, std::size_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); });
+}
+
+// From the zygote's socket (MSG_WAITALL: one call but when interrupted), or
+// a tree's report pipe.
+bool recv_all(int fd, void* data, std::size_t n, bool socket = true) {
+  return io_all(data, n, [fd, socket](char* p, std::size_t k) {
+    return socket ? ::recv(fd, p, k, MSG_WAITALL) : ::read(fd, p, k);
+  });
+}
+
 }  // namespace
 
 void Spawner::spawn_many(std::size_t n, const OnChild& on_child) {
@@ -92,8 +114,8 @@ void Spawner::spawn_many(std::size_t n, const OnChild& on_child) {
   }
 }
 
-CloneSpawner::CloneSpawner(std::size_t max_live)
-    : arena_(max_live * kStackBytes), parent_(::getpid()) {
+CloneSpawner::CloneSpawner(std::size_t max_live, pid_t pgid)
+    : arena_(max_live * kStackBytes), parent_(::getpid()), pgid_(pgid) {
   free_slots_.reserve(max_live);
   for (std::size_t i = max_live; i-- > 0;) free_slots_.push_back(static_cast<std::uint32_t>(i));
   slot_of_.reserve(max_live);
@@ -111,6 +133,8 @@ SpawnResult CloneSpawner::spawn() {
                   reinterpret_cast<void*>(static_cast<std::intptr_t>(parent_)));
   }
   if (pid < 0) return {-1, errno};
+  // The child never execs, so this cannot fail for want of time (EACCES).
+  if (pgid_ > 0) ::setpgid(pid, pgid_);
   free_slots_.pop_back();
   slot_of_.emplace(pid, slot);
   return {pid, 0};
@@ -123,8 +147,11 @@ void CloneSpawner::reaped(pid_t pid) {
   }
 }
 
-HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> args)
-    : path_(std::move(helper_path)), args_(std::move(args)) {
+HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> args, pid_t pgid)
+    : path_(std::move(helper_path)),
+      args_(std::move(args)),
+      pgid_(pgid),
+      tree_(!args_.empty() && args_[0] == "tree") {
   args_.insert(args_.begin(), "loadgen-child");
   args_.push_back("--parent=" + std::to_string(::getpid()));
   for (auto& a : args_) argv_.push_back(a.data());
@@ -132,10 +159,29 @@ HelperSpawner::HelperSpawner(std::string helper_path, std::vector<std::string> a
 }
 
 SpawnResult HelperSpawner::spawn() {
-  return spawn_helper(path_, argv_.data(), -1);
+  if (!tree_) return spawn_helper(path_, argv_.data(), -1, pgid_);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return {-1, errno};
+  procmon::UniqueFd ours(report[0]);
+  SpawnResult r;
+  {
+    procmon::UniqueFd theirs(report[1]);
+    r = spawn_helper(path_, argv_.data(), theirs.get(), pgid_);
+  }  // closed before the read: a root that dies is EOF, not a wait forever
+  if (r.pid < 0) return r;
+  std::int32_t made[2];
+  if (recv_all(ours.get(), made, sizeof made, /*socket=*/false)) {
+    r.nodes = static_cast<std::uint32_t>(std::max(0, made[0]));
+    r.tree_error = made[1];
+  } else {
+    r.nodes = 1;  // the root was made; what it made below is unknown
+    r.tree_error = ECHILD;
+  }
+  return r;
 }
 
-ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args) {
+ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args,
+                             pid_t pgid) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
@@ -146,7 +192,7 @@ ZygoteSpawner::ZygoteSpawner(const std::string& helper_path, std::vector<std::st
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  SpawnResult r = spawn_helper(helper_path, argv.data(), theirs.get());
+  SpawnResult r = spawn_helper(helper_path, argv.data(), theirs.get(), pgid);
   if (r.pid < 0) throw std::system_error(r.error, std::generic_category(), "spawn " + helper_path);
   zygote_ = r.pid;
 }
@@ -167,18 +213,20 @@ void ZygoteSpawner::spawn_many(std::size_t n, const OnChild& on_child) {
     const auto batch = static_cast<std::uint32_t>(std::min(n, kMaxBatch));
     n -= batch;
     double last = monotonic_seconds();
-    // MSG_NOSIGNAL: a zygote that died is a spawn error, not a SIGPIPE for our caller.
-    bool alive =
-        socket_ && ::send(socket_.get(), &batch, sizeof batch, MSG_NOSIGNAL) == sizeof batch;
-    // The zygote writes each pid as soon as it has forked it.
+    bool alive = socket_ && send_all(socket_.get(), &batch, sizeof batch);
+    // The zygote writes each child as soon as it has made it: its pid (or
+    // -errno), and for a tree the nodes made and the first error.
     for (std::uint32_t i = 0; i < batch; ++i) {
-      std::int32_t pid = 0;
-      alive = alive && ::recv(socket_.get(), &pid, sizeof pid, MSG_WAITALL) == sizeof pid;
+      std::int32_t reply[3] = {};
+      alive = alive && recv_all(socket_.get(), reply, sizeof reply);
       const double now = monotonic_seconds();
       if (!alive) {
         on_child({-1, ECHILD}, now - last);  // the zygote is gone: a short read
+      } else if (reply[0] > 0) {
+        on_child({reply[0], 0, static_cast<std::uint32_t>(std::max(0, reply[1])), reply[2]},
+                 now - last);
       } else {
-        on_child(pid > 0 ? SpawnResult{pid, 0} : SpawnResult{-1, -pid}, now - last);
+        on_child({-1, -reply[0]}, now - last);
       }
       last = now;
     }

@@ -9,8 +9,11 @@
 //    every kind, with the helper's own small image and name.
 //  - HelperSpawner: posix_spawn (exec) of loadgen-child per child. About
 //    300 µs; the plain way, kept to measure the others against.
+// A tree's root reports the nodes it made before its spawn returns (through
+// the zygote, or a pipe given to the helper as fd 3 and closed after).
 // None holds an fd per child; the caller reaps (waitpid) and reports each
-// reaped pid back through reaped().
+// reaped pid back through reaped(). Each puts its children in process group
+// `pgid` (0: the caller's own).
 
 #include <sys/types.h>
 
@@ -28,6 +31,10 @@ namespace loadgen {
 struct SpawnResult {
   pid_t pid = -1;
   int error = 0;  // errno when pid < 0
+  // A tree's processes made, its root included, as the root reported them
+  // (1 for every other kind), and the first fork error below it, or 0.
+  std::uint32_t nodes = 1;
+  int tree_error = 0;
 };
 
 class Spawner {
@@ -52,7 +59,7 @@ class CloneSpawner final : public Spawner {
  public:
   static constexpr std::size_t kStackBytes = 2048;
   // Room for `max_live` children alive at once.
-  explicit CloneSpawner(std::size_t max_live);
+  explicit CloneSpawner(std::size_t max_live, pid_t pgid = 0);
   SpawnResult spawn() override;
   void reaped(pid_t pid) override;
   std::size_t room() const override { return free_slots_.size(); }
@@ -62,13 +69,14 @@ class CloneSpawner final : public Spawner {
   std::vector<std::uint32_t> free_slots_;
   std::unordered_map<pid_t, std::uint32_t> slot_of_;
   pid_t parent_;
+  pid_t pgid_;
 };
 
 class ZygoteSpawner final : public Spawner {
  public:
-  // argv after the program name, e.g. {"cpu", "0.05"}. Starts the zygote;
-  // throws std::system_error when it cannot.
-  ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args);
+  // argv after the program name, e.g. {"cpu", "0.05"}. Starts the zygote in
+  // group `pgid` (its children inherit it); throws std::system_error when it cannot.
+  ZygoteSpawner(const std::string& helper_path, std::vector<std::string> args, pid_t pgid = 0);
   ~ZygoteSpawner() override;
   SpawnResult spawn() override;
   void spawn_many(std::size_t n, const OnChild& on_child) override;
@@ -82,13 +90,15 @@ class ZygoteSpawner final : public Spawner {
 class HelperSpawner final : public Spawner {
  public:
   // argv after the program name, e.g. {"cpu", "0.05"}; --parent is added.
-  HelperSpawner(std::string helper_path, std::vector<std::string> args);
+  HelperSpawner(std::string helper_path, std::vector<std::string> args, pid_t pgid = 0);
   SpawnResult spawn() override;
 
  private:
   std::string path_;
   std::vector<std::string> args_;
   std::vector<char*> argv_;
+  pid_t pgid_;
+  bool tree_;
 };
 
 }  // namespace loadgen

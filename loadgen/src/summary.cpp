@@ -15,6 +15,12 @@ Percentiles percentiles(std::vector<double>& values) {
   return {rank(0.50), rank(0.95), rank(0.99)};
 }
 
+namespace {
+nlohmann::json lag_json(const Lag& l) {
+  return {{"count", l.count}, {"p50", l.p50_ms}, {"p99", l.p99_ms}, {"max", l.max_ms}};
+}
+}  // namespace
+
 nlohmann::json to_json(const Summary& s) {
   return {
       {"profile", s.profile},
@@ -24,6 +30,11 @@ nlohmann::json to_json(const Summary& s) {
       {"asked", s.asked},
       {"spawned", s.spawned},
       {"failed", {{"count", s.failed}, {"reasons", s.failure_reasons}}},
+      {"shed", s.shed},
+      {"processes", {{"asked", s.processes_asked}, {"made", s.processes_made}}},
+      {"asked_per_s", s.asked_per_s},
+      {"start_lag_ms", lag_json(s.start_lag)},
+      {"stop_lag_ms", lag_json(s.stop_lag)},
       {"spawn_seconds", s.spawn_seconds},
       {"spawn_latency_us",
        {{"p50", s.spawn_latency_us.p50},

@@ -16,13 +16,27 @@ struct Percentiles {
 // Nearest-rank percentiles; zeros for an empty set. Sorts `values`.
 Percentiles percentiles(std::vector<double>& values);
 
+// How late loadgen was against its schedule, in milliseconds.
+struct Lag {
+  std::uint64_t count = 0;  // starts (or stops) measured
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+};
+
 struct Summary {
   std::string profile, kind, spawner;
   std::uint64_t count = 0;  // --count
-  std::uint64_t asked = 0;  // children in the schedule (churn: every start)
+  std::uint64_t asked = 0;  // starts the schedule had due by the end (churn: every start)
   std::uint64_t spawned = 0;
   std::uint64_t failed = 0;
   std::map<std::string, std::uint64_t> failure_reasons;
+  // Starts not made because their time was gone when loadgen got to them
+  // (the child's life, or the run, had ended), or because --count were alive.
+  std::uint64_t shed = 0;
+  // Processes of the children spawned, every node of a tree counted: asked
+  // and made (a tree's root reports what it made; a fork refused is missing).
+  std::uint64_t processes_asked = 0, processes_made = 0;
+  double asked_per_s = 0;    // churn: the schedule's starts per second over its duration
+  Lag start_lag, stop_lag;   // each start and each stop against its schedule
   double spawn_seconds = 0;  // first spawn to the last child running
   Percentiles spawn_latency_us;
   double rate_per_s = 0;  // spawned / spawn_seconds

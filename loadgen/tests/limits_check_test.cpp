@@ -83,6 +83,25 @@ TEST(Limits, EveryLimitInTheWayIsReported) {
   EXPECT_EQ(check_limits(l, {.processes = 5000, .bytes_each = 4096}).size(), 3u);
 }
 
+// Today's code multiplied and added in 64 bits: 2 children of 2^63 + 2^20
+// bytes each needed "2 MiB", and passed.
+TEST(Limits, AHugeDemandIsRefusedNotWrapped) {
+  const std::uint64_t huge = (1ull << 63) + (1ull << 20);
+  auto why = check_limits(roomy(), {.processes = 2, .bytes_each = huge});
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("MemAvailable"), std::string::npos) << why[0];
+  // As many processes as 64 bits hold do not fit in pid_max either.
+  EXPECT_GE(check_limits(roomy(), {.processes = UINT64_MAX}).size(), 2u);
+}
+
+TEST(Limits, LimitsThatCannotBeReadAreARefusalNotAnException) {
+  auto why = check_limits([]() -> SystemLimits { throw std::invalid_argument("stoull"); },
+                          Demand{.processes = 1});
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("could not be read (stoull)"), std::string::npos) << why[0];
+  EXPECT_TRUE(check_limits([] { return roomy(); }, Demand{.processes = 1}).empty());
+}
+
 TEST(Limits, ThisMachineIsReadable) {
   SystemLimits l = read_system_limits();
   EXPECT_GT(l.pid_max, 0u);
