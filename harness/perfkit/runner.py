@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import importers, runfile
-from .processes import Children, wait_for
+from .processes import SETPRIV_MISSING, Children, has_setpriv, wait_for
 from .sampler import Sampler
 from .scenario import BENCH_FORMATS, Placeholders, expand
 
@@ -61,9 +61,10 @@ class Progress:
 class _Signals:
     """SIGINT, SIGTERM and SIGHUP for the length of a run, one handler in three
     modes: "raise" Interrupted; "defer" it while a child is being started (so
-    none runs unregistered) and raise once it is; "ignore" during cleanup, so a
-    second Ctrl-C cannot cut the stopping of children short. The previous
-    handlers come back only after cleanup."""
+    none runs unregistered) and raise once it is; "ignore" from the first
+    signal raised and during cleanup, so a second Ctrl-C can neither cut the
+    stopping of children short nor change how the run ends. The previous
+    handlers come back only after cleanup, if asked."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -73,6 +74,7 @@ class _Signals:
 
     def _handle(self, signum, _frame):
         if self.mode == "raise":
+            self.mode = "ignore"  # the first signal decides how the run ends
             raise Interrupted(signum)
         if self.mode == "defer" and self.pending is None:
             self.pending = signum
@@ -83,8 +85,10 @@ class _Signals:
         try:
             yield
         finally:
-            self.mode = "raise"
+            if self.mode == "defer":
+                self.mode = "raise"
         if self.pending is not None:
+            self.mode = "ignore"
             raise Interrupted(self.pending)
 
     def ignore(self):
@@ -96,7 +100,8 @@ class _Signals:
 
 
 def _ready_probe(ready, values):
-    """A function that is true once the SUT is ready, as the scenario says."""
+    """A function that is true once the SUT is ready, as the scenario says
+    (but for its pidfile, which the run follows first)."""
     checks = []
     if ready.file:
         path = Path(ready.file.format_map(values))
@@ -136,6 +141,8 @@ class _Run:
     def __init__(self, scenario, build_dir, repo, progress, signals):
         self.s, self.progress, self.signals = scenario, progress, signals
         self.build_dir, self.repo = Path(build_dir).resolve(), Path(repo).resolve()
+        if not has_setpriv():  # before anything is made that would be left behind
+            raise RunError(SETPRIV_MISSING)
         self.tmp = Path(tempfile.mkdtemp(prefix=f"perfkit-{scenario.name}-"))
         self.values = Placeholders(tmp=str(self.tmp), bin=str(self.build_dir / "bin"),
                                    repo=str(self.repo), port=str(_free_loopback_port()))
@@ -154,8 +161,11 @@ class _Run:
     def check_sut(self, during):
         status = self.sut.exit_status()
         if status is not None:
+            hint = ("; if it daemonizes (forks and exits), name its pidfile: "
+                    "sut.ready = { pidfile = ... }"
+                    if status == 0 and not self.s.sut.ready.pidfile else "")
             raise RunError(f"the system under test exited (status {status}) "
-                           f"{during}; the end of its output:\n{self.sut.log_tail()}")
+                           f"{during}{hint}; the end of its output:\n{self.sut.log_tail()}")
 
     def start_sut(self):
         sut = self.s.sut
@@ -165,15 +175,45 @@ class _Run:
         self.progress.say(f"{self.s.name}: starting {shlex.join(argv)}")
         started = time.monotonic()
         self.sut = self.start("sut", argv, env=sut.env)
+        deadline = started + sut.ready.timeout_s
+        if sut.ready.pidfile:
+            self.follow_pidfile(Path(sut.ready.pidfile.format_map(self.values)), deadline)
         probe = _ready_probe(sut.ready, self.values)
-        if not wait_for(probe, sut.ready.timeout_s, alive=self.sut.running):
+        if not wait_for(probe, deadline - time.monotonic(), alive=self.sut.running):
             self.check_sut("before it was ready")
-            raise RunError(f"the system under test was not ready within {sut.ready.timeout_s} s "
-                           f"(sut.ready); the end of its output:\n{self.sut.log_tail()}")
+            self.not_ready()
         time.sleep(sut.ready.delay_s)
         self.check_sut("before it was ready")
         self.progress.say(f"{self.s.name}: ready in {time.monotonic() - started:.2f} s "
                           f"(pid {self.sut.pid})")
+
+    def not_ready(self, why=""):
+        raise RunError(f"the system under test was not ready within "
+                       f"{self.s.sut.ready.timeout_s:g} s (sut.ready){why}; the end of its "
+                       f"output:\n{self.sut.log_tail()}")
+
+    def follow_pidfile(self, path, deadline):
+        """Waits for the daemon the pidfile names, adopted by this (subreaper)
+        process once its parent exits; from then on it is the SUT."""
+        launcher, daemon = self.sut, None
+
+        def adopted():
+            nonlocal daemon
+            try:
+                pid = int(path.read_text().strip())
+            except (OSError, ValueError):
+                return False  # not written yet, or half written
+            daemon = self.children.adopt("sut.daemon", pid, launcher.log_path)
+            return daemon is not None
+
+        def launcher_fine():  # it may exit once it has forked, but only with 0
+            return launcher.exit_status() in (None, 0)
+        if not wait_for(adopted, deadline - time.monotonic(), alive=launcher_fine):
+            if not launcher_fine():
+                self.check_sut("before it was ready")
+            self.not_ready(f": {path} never named a process the run started whose "
+                           "parent exited")
+        self.sut = daemon
 
     def start_sampler(self):
         sm = self.s.sampling
@@ -321,9 +361,22 @@ class _Run:
         return out, whole
 
     def stop_sut(self):
-        sut = self.s.sut
-        status = self.children.stop(self.sut, sut.stop_signal, sut.stop_timeout_s)
-        self.progress.say(f"{self.s.name}: stopped (status {status})")
+        """Stops it with its stop signal; anything but an exit with 0 or by that
+        signal (a crash or an abort at shutdown, or not stopping in time) fails
+        the run."""
+        sut, sig = self.s.sut, self.s.sut.stop_signal
+        status = self.children.stop(self.sut, sig, sut.stop_timeout_s)
+        if status in (0, -sig, 128 + sig):  # 128 + N: the shells' way to say "by N"
+            self.progress.say(f"{self.s.name}: stopped (status {status})")
+            return
+        if status == -signal.SIGKILL:
+            how = f"did not stop within {sut.stop_timeout_s:g} s of {sig.name} (killed)"
+        elif status < 0:
+            how = f"died by {_signal_name(-status)} when stopped with {sig.name}"
+        else:
+            how = f"exited with status {status} when stopped with {sig.name}"
+        raise RunError(f"the system under test {how}; the end of its output:\n"
+                       f"{self.sut.log_tail()}")
 
     def table(self, whole):
         rows = [("phase", "seconds", "RSS peak", "RSS mean", "CPU mean", "CPU max")]
@@ -352,6 +405,13 @@ class _Run:
         return "\n".join(lines)
 
 
+def _signal_name(n):
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return f"signal {n}"
+
+
 def _mb(n):
     return f"{n / 1e6:.1f} MB"
 
@@ -360,10 +420,13 @@ def _pct(x):
     return "-" if x is None else f"{x:.1f} %"
 
 
-def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None):
+def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None,
+                 restore_signals=True):
     """Runs `scenario` (a scenario.Scenario) and returns the perfkit.run/1 dict.
     Raises RunError on failure and Interrupted on SIGINT/SIGTERM/SIGHUP; either
-    way every process it started is gone when it returns."""
+    way every process it started is gone when it returns. restore_signals=False
+    leaves those signals ignored afterwards (a program that ends with the run:
+    no late signal changes how it ends)."""
     progress = progress or Progress()
     signals = _Signals()
     r, ok = None, False
@@ -392,10 +455,11 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
             if r:
                 if r.sampler:
                     r.sampler.stop()
-                r.children.stop_all()
+                r.children.close()
                 if ok:
                     shutil.rmtree(r.tmp, ignore_errors=True)
                 else:
                     progress.say(f"logs kept in {r.tmp}")
         finally:
-            signals.restore()
+            if restore_signals:
+                signals.restore()
