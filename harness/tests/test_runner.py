@@ -266,6 +266,36 @@ def test_a_daemonizing_sut_is_followed_through_its_pidfile(perfkit_cli):
     assert "stopped (status 0)" in err, err
 
 
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_redis_daemonize_yes_is_followed_and_stopped(perfkit_cli, tmp_path):
+    # redis-server rewrites its process title over its environment, so it is
+    # told apart by the pidfile (here outside the run's directory, which goes).
+    pidfile = tmp_path / "redis.pid"
+    p = perfkit_cli(f"""
+name = "redisd"
+[sut]
+command = ["redis-server", "--daemonize", "yes", "--pidfile", "{pidfile}", "--bind", "127.0.0.1",
+           "--port", "{{port}}", "--save", "", "--appendonly", "no", "--dir", "{{tmp}}"]
+ready = {{ pidfile = "{pidfile}", tcp = "127.0.0.1:{{port}}", timeout_s = "10s" }}
+[sampling]
+children = true
+[[phases]]
+name = "idle"
+seconds = "500ms"
+""")
+    for line in p.stderr:
+        if "ready in" in line:
+            break
+    daemon = psutil.Process(int(pidfile.read_text()))
+    runner = psutil.Process(p.pid).children()[0]  # the warden's one child
+    assert daemon.name() == "redis-server" and daemon.ppid() == runner.pid  # adopted
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert not daemon.is_running(), err
+    m = {x["name"]: x["samples"][0] for x in runfile.read_run(perfkit_cli.out)["metrics"]}
+    assert m["idle.sut.peak_rss_bytes"] > 1 << 20  # redis-server's, not a launcher's
+
+
 def test_a_daemonizing_sut_without_a_pidfile_fails_and_leaves_nothing(perfkit_cli):
     p = perfkit_cli(scenario_text("--daemonize {tmp}/d.pid --stray"))
     _, err = p.communicate(timeout=60)
