@@ -525,6 +525,16 @@ def test_durations_take_units_everywhere(written, seconds):
             phase.load["churn_life_max"], phase.benchmarks[0].timeout_s] == [seconds] * 8
 
 
+def test_the_sampler_bench_takes_durations_as_scenarios_do():
+    r = subprocess.run([PY, HARNESS / "bench" / "sampler_bench.py", "--seconds", "2x"],
+                       capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(HARNESS)})
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1].endswith(
+        "argument --seconds: '2x' is not a duration: write seconds (2, 0.5) or a number with "
+        "ms, s, m or h (\"500ms\", \"2s\", \"1m\")"), r.stderr
+
+
 def test_a_literal_brace_is_written_twice():
     doc = {"name": "x", "sut": {"command": ["awk", "{{print $1}}", "{tmp}/f"],
                                 "ready": {"delay_s": 1}}, "phases": [{"name": "p", "seconds": 1}]}
