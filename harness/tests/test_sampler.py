@@ -144,7 +144,10 @@ def test_the_gil_is_free_while_it_samples(spawn):
     python = samples_while_the_gil_is_held(control, lambda s: list(s.t))
     control.join()
     assert python == 0, python  # the method sees a sampler that needs the GIL
-    assert native >= 30, native  # 60 deadlines in the 0.3 s; a loaded machine delays some
+    # 60 deadlines in the 0.3 s (60 taken on an idle machine); one that needs
+    # the GIL takes none, whatever the load, so a low bar still decides and a
+    # machine loaded a hundred times over (seen here) cannot starve it below.
+    assert native >= 5, native
 
 
 def test_bad_rates_are_value_errors():
