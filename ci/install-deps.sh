@@ -5,17 +5,17 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake ninja-build pkg-config git
-  clang-format
+  build-essential cmake ninja-build git
   # C++ libraries
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libboost-dev libboost-filesystem-dev
-  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev
-  pybind11-dev
-  # Python (Debian's interpreter; PyPI is not reachable)
-  python3 python3-dev python3-pytest python3-psutil python3-matplotlib python3-numpy python3-jsonschema
-  python3-pybind11 python3-setuptools
-  # comparison tools and real daemons used by benchmarks and scenarios
+  libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev pybind11-dev
+  # Python (Debian's interpreter; PyPI is not reachable); pip, venv and
+  # setuptools for test_install.py's offline install into a throwaway venv
+  python3 python3-dev python3-pytest python3-psutil python3-numpy python3-jsonschema
+  python3-pip python3-venv python3-setuptools
+  # setpriv (the runner's children, the tests' nobody); Essential, named all the same
+  util-linux
+  # comparison tools and real daemons used by benchmarks and scenarios: ps,
+  # stress-ng, hyperfine, redis-server and redis-benchmark
   procps stress-ng hyperfine redis-server redis-tools
 )
 

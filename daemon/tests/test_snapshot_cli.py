@@ -62,29 +62,48 @@ def test_every_field_the_issue_names_is_present(bin_dir):
         assert set(p) == keys
 
 
+def snapshot_table(bin_dir):
+    """The table's lines, as bytes: any process on the host may carry bytes in
+    its argv that are not UTF-8, and the table shows them as they are."""
+    out = subprocess.run([bin_dir / "procmond", "snapshot"], check=True,
+                         capture_output=True).stdout
+    return out.splitlines()
+
+
+def row_of(lines, pid):
+    return next(line for line in lines if line.split()[0] == str(pid).encode())
+
+
 def test_table_lists_our_child(bin_dir, spawn):
     child = spawn(["/bin/sleep", "3600.99"])
     wait_exec(child.pid, "sleep")
-    out = subprocess.run([bin_dir / "procmond", "snapshot"], check=True, capture_output=True,
-                         text=True).stdout
-    lines = out.splitlines()
-    assert lines[0].split()[:4] == ["PID", "PPID", "UID", "S"]
-    row = next(line for line in lines if line.split()[0] == str(child.pid))
-    assert row.rstrip().endswith("/bin/sleep 3600.99")
-    assert lines[-1] == f"{len(lines) - 2} processes"
+    lines = snapshot_table(bin_dir)
+    assert lines[0].split()[:4] == [b"PID", b"PPID", b"UID", b"S"]
+    assert row_of(lines, child.pid).rstrip().endswith(b"/bin/sleep 3600.99")
+    assert lines[-1] == f"{len(lines) - 2} processes".encode()
+
+
+def test_table_keeps_a_non_utf8_argv_on_one_row(bin_dir, spawn):
+    child = spawn([b"/usr/bin/python3", b"-c", b"import time; time.sleep(3600)", b"caf\xe9\xff"])
+    wait_exec(child.pid, "python3")
+    lines = snapshot_table(bin_dir)
+    row = row_of(lines, child.pid).rstrip()
+    # As they are, or escaped as control bytes are: either way on its one row.
+    assert row.endswith(b" caf\xe9\xff") or row.endswith(rb" caf\xe9\xff"), row
+    assert lines[-1] == f"{len(lines) - 2} processes".encode()
+    doc, by_pid = snapshot_json(bin_dir)  # JSON stays valid UTF-8 whatever the argv
+    assert by_pid[child.pid]["cmdline"][:2] == ["/usr/bin/python3", "-c"]
 
 
 def test_table_keeps_a_multiline_cmdline_on_one_row(bin_dir, spawn):
     # Any process may carry a newline in its argv (CI met one); the row must stay one line.
     child = spawn(["/usr/bin/python3", "-c", "import time\ntime.sleep(3600)"])
     wait_exec(child.pid, "python3")
-    out = subprocess.run([bin_dir / "procmond", "snapshot"], check=True, capture_output=True,
-                         text=True).stdout
-    lines = out.splitlines()
+    lines = snapshot_table(bin_dir)
     assert all(line.split() for line in lines)
-    row = next(line for line in lines if line.split()[0] == str(child.pid))
-    assert row.rstrip().endswith(r"/usr/bin/python3 -c import time\ntime.sleep(3600)")
-    assert lines[-1] == f"{len(lines) - 2} processes"
+    row = row_of(lines, child.pid)
+    assert row.rstrip().endswith(rb"/usr/bin/python3 -c import time\ntime.sleep(3600)")
+    assert lines[-1] == f"{len(lines) - 2} processes".encode()
 
 
 def test_missing_proc_root_is_a_clear_error(bin_dir):

@@ -13,7 +13,7 @@
   - for the record, one walk of a tree of --tree sleeps, with and without PSS,
     beside psutil's children() + memory_full_info() + cpu_times().
 
-    PYTHONPATH=harness /usr/bin/python3 harness/bench/sampler_bench.py [--seconds 5] [--reps 3]
+    PYTHONPATH=harness /usr/bin/python3 harness/bench/sampler_bench.py [--seconds 5s] [--reps 3]
 """
 import argparse
 import os
@@ -80,9 +80,19 @@ def psutil_us_per_sample(pid, n):
     return (time.perf_counter() - t0) * 1e6 / n
 
 
+def _duration(text):
+    """argparse's type for a duration: the scenarios' forms, refused in one line."""
+    from perfkit.scenario import ScenarioError, duration
+    try:
+        return duration(text, "--seconds")
+    except ScenarioError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--seconds: ")) from None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--seconds", type=_duration, default=5.0,
+                    help="how long each 1 kHz and 100 Hz run lasts: 5, 500ms, 2s, 1m")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--tree", type=int, default=1000, help="sleeps in the tree walked (0: none)")
     a = ap.parse_args()

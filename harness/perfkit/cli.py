@@ -1,6 +1,7 @@
 """perfkit's command line. Exit status: 0 done, 1 the run failed, 2 bad
 arguments or a bad scenario, 128+N interrupted by signal N (nothing left
-running, no run file written)."""
+running, no run file written; the first signal decides, later ones change
+nothing)."""
 import argparse
 import sys
 from pathlib import Path
@@ -63,7 +64,7 @@ def main(argv=None):
         print(f"perfkit: {sys.executable} lacks {', '.join(missing)}: run it with /usr/bin/python3, "
               f"or apt-get install {' '.join(missing)}", file=sys.stderr)
         return 2
-    from . import runfile, scenario
+    from . import scenario
     try:
         sc = scenario.load(args.scenario)
     except scenario.ScenarioError as e:
@@ -77,11 +78,20 @@ def main(argv=None):
         print(f"perfkit: cannot write {args.output}: no directory {args.output.parent}",
               file=sys.stderr)
         return 2
-    from .runner import Interrupted, Progress, RunError, run_scenario
+    from .warden import run_guarded
     repo = _repository_of(args.scenario)
+    return run_guarded(lambda: _run(args, sc, repo))
+
+
+def _run(args, sc, repo):
+    """The runner's side of run_guarded: the run, then its file."""
+    from . import runfile, scenario
+    from .runner import Interrupted, Progress, RunError, run_scenario
     try:
+        # Signals stay ignored after the run: a late one changes nothing.
         run = run_scenario(sc, build_dir=args.build_dir, repo=repo,
-                           progress=Progress(quiet=args.quiet), series_path=args.series)
+                           progress=Progress(quiet=args.quiet), series_path=args.series,
+                           restore_signals=False)
     except (RunError, scenario.ScenarioError, OSError, ValueError) as e:
         print(f"perfkit: {sc.name}: {e}", file=sys.stderr)
         return 1
@@ -94,9 +104,6 @@ def main(argv=None):
     except (OSError, runfile.RunFormatError) as e:
         print(f"perfkit: {sc.name}: could not write {args.output}: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # every process is stopped already; the write is atomic
-        print(f"perfkit: {sc.name}: interrupted; no run file written", file=sys.stderr)
-        return 128 + 2
     if not args.quiet:
         print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics)", file=sys.stderr)
     return 0

@@ -77,6 +77,14 @@ def from_loadgen(summaries, prefix="loadgen"):
            if field != "churn_per_s" or first["profile"] == "churn"]  # elsewhere it means nothing
     out.append(metric(f"{prefix}.{config}.spawn_latency_p99", "us", "lower",
                       [s["spawn_latency_us"]["p99"] for s in summaries]))
+    # What loadgen delivered against its schedule: how late its starts and
+    # stops were, and the starts it shed because it could not keep up.
+    for which in ("start", "stop"):
+        for stat in ("p99", "max"):
+            out.append(metric(f"{prefix}.{config}.{which}_lag_{stat}", "ms", "lower",
+                              [s[f"{which}_lag_ms"][stat] for s in summaries]))
+    out.append(metric(f"{prefix}.{config}.shed", "count", "lower",
+                      [s["shed"] for s in summaries]))
     return out
 
 

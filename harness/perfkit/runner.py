@@ -4,7 +4,6 @@ everything, also on Ctrl-C and on failure, and returns one perfkit.run/1."""
 import contextlib
 import json
 import math
-import shlex
 import shutil
 import signal
 import socket
@@ -16,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from . import importers, runfile
-from .processes import Children, wait_for
+from .errors import RunError
+from .processes import SETPRIV_MISSING, Children, has_setpriv, wait_for
 from .sampler import Sampler
 from .scenario import BENCH_FORMATS, Placeholders, expand
+from .sut import Sut
 
-
-class RunError(RuntimeError):
-    """The scenario ran but failed: not ready in time, a crash, a failed benchmark."""
+__all__ = ["Interrupted", "Progress", "RunError", "run_scenario"]
 
 
 class Interrupted(BaseException):
@@ -61,9 +60,10 @@ class Progress:
 class _Signals:
     """SIGINT, SIGTERM and SIGHUP for the length of a run, one handler in three
     modes: "raise" Interrupted; "defer" it while a child is being started (so
-    none runs unregistered) and raise once it is; "ignore" during cleanup, so a
-    second Ctrl-C cannot cut the stopping of children short. The previous
-    handlers come back only after cleanup."""
+    none runs unregistered) and raise once it is; "ignore" from the first
+    signal raised and during cleanup, so a second Ctrl-C can neither cut the
+    stopping of children short nor change how the run ends. The previous
+    handlers come back only after cleanup, if asked."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -73,6 +73,7 @@ class _Signals:
 
     def _handle(self, signum, _frame):
         if self.mode == "raise":
+            self.mode = "ignore"  # the first signal decides how the run ends
             raise Interrupted(signum)
         if self.mode == "defer" and self.pending is None:
             self.pending = signum
@@ -83,8 +84,10 @@ class _Signals:
         try:
             yield
         finally:
-            self.mode = "raise"
+            if self.mode == "defer":
+                self.mode = "raise"
         if self.pending is not None:
+            self.mode = "ignore"
             raise Interrupted(self.pending)
 
     def ignore(self):
@@ -93,36 +96,6 @@ class _Signals:
     def restore(self):
         for s, h in self._old.items():
             signal.signal(s, h)
-
-
-def _ready_probe(ready, values):
-    """A function that is true once the SUT is ready, as the scenario says."""
-    checks = []
-    if ready.file:
-        path = Path(ready.file.format_map(values))
-        checks.append(path.exists)
-    if ready.socket:
-        path = ready.socket.format_map(values)
-
-        def unix_accepts():
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                try:
-                    s.connect(path)
-                    return True
-                except OSError:
-                    return False
-        checks.append(unix_accepts)
-    if ready.tcp:
-        host, _, port = ready.tcp.format_map(values).rpartition(":")
-
-        def tcp_accepts():
-            try:
-                socket.create_connection((host.strip("[]"), int(port)), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        checks.append(tcp_accepts)
-    return lambda: all(c() for c in checks)
 
 
 def _free_loopback_port():
@@ -136,12 +109,15 @@ class _Run:
     def __init__(self, scenario, build_dir, repo, progress, signals):
         self.s, self.progress, self.signals = scenario, progress, signals
         self.build_dir, self.repo = Path(build_dir).resolve(), Path(repo).resolve()
+        if not has_setpriv():  # before anything is made that would be left behind
+            raise RunError(SETPRIV_MISSING)
         self.tmp = Path(tempfile.mkdtemp(prefix=f"perfkit-{scenario.name}-"))
         self.values = Placeholders(tmp=str(self.tmp), bin=str(self.build_dir / "bin"),
                                    repo=str(self.repo), port=str(_free_loopback_port()))
         self.children = Children(self.tmp)
         self.metrics, self.windows = [], []
-        self.sut = self.sampler = None
+        self.sut = Sut(scenario.sut, scenario.name, self.children, self.start, progress)
+        self.sampler = None
         self.t0 = 0.0
 
     def now(self):
@@ -150,30 +126,6 @@ class _Run:
     def start(self, name, argv, env=None):
         with self.signals.deferred():  # a Ctrl-C now lands once the child is registered
             return self.children.start(name, argv, env)
-
-    def check_sut(self, during):
-        status = self.sut.exit_status()
-        if status is not None:
-            raise RunError(f"the system under test exited (status {status}) "
-                           f"{during}; the end of its output:\n{self.sut.log_tail()}")
-
-    def start_sut(self):
-        sut = self.s.sut
-        argv = expand(sut.command, self.values)
-        if not shutil.which(argv[0]):
-            raise RunError(f"sut.command: {argv[0]!r} is not found or not executable")
-        self.progress.say(f"{self.s.name}: starting {shlex.join(argv)}")
-        started = time.monotonic()
-        self.sut = self.start("sut", argv, env=sut.env)
-        probe = _ready_probe(sut.ready, self.values)
-        if not wait_for(probe, sut.ready.timeout_s, alive=self.sut.running):
-            self.check_sut("before it was ready")
-            raise RunError(f"the system under test was not ready within {sut.ready.timeout_s} s "
-                           f"(sut.ready); the end of its output:\n{self.sut.log_tail()}")
-        time.sleep(sut.ready.delay_s)
-        self.check_sut("before it was ready")
-        self.progress.say(f"{self.s.name}: ready in {time.monotonic() - started:.2f} s "
-                          f"(pid {self.sut.pid})")
 
     def start_sampler(self):
         sm = self.s.sampling
@@ -197,7 +149,7 @@ class _Run:
         started = time.monotonic()
         if not wait_for(ready.exists, phase.load_ready_timeout_s,
                         alive=lambda: load.running() and self.sut.running()):
-            self.check_sut(f"while the load of phase {phase.name} came up")
+            self.sut.check(f"while the load of phase {phase.name} came up")
             raise RunError(f"phase {phase.name}: the load was not up within "
                            f"{phase.load_ready_timeout_s} s; loadgen said:\n{load.log_tail()}")
         live = json.loads(ready.read_text())["live"]
@@ -240,7 +192,7 @@ class _Run:
                 raise RunError(f"benchmark {prefix} failed with status {status}:\n"
                                f"{child.log_tail()}")
             texts.append(child.log_path.read_text(errors="replace"))
-            self.check_sut(f"during benchmark {prefix}")
+            self.sut.check(f"during benchmark {prefix}")
         if bench.format == "google-benchmark":
             self.metrics += importers.from_google_benchmark(out, prefix)
         elif bench.format == "hyperfine":
@@ -267,7 +219,7 @@ class _Run:
         if phase.until == "exit":
             limit = phase.seconds or math.inf
             while command.running() and self.now() - start < limit:
-                self.check_sut(f"during phase {phase.name}")
+                self.sut.check(f"during phase {phase.name}")
                 self.progress.tick(f"{self.now() - start:6.1f} s, waiting for "
                                    f"{Path(phase.command[0]).name} to finish")
                 time.sleep(0.05)
@@ -275,11 +227,11 @@ class _Run:
                 raise RunError(f"phase {phase.name}: its command ran past {phase.seconds:g} s")
         else:
             while self.now() - start < phase.seconds:
-                self.check_sut(f"during phase {phase.name}")
+                self.sut.check(f"during phase {phase.name}")
                 self.progress.tick(f"{self.now() - start:6.1f} / {phase.seconds:g} s")
                 time.sleep(min(0.1, max(0.0, phase.seconds - (self.now() - start))))
         end = self.now()
-        self.check_sut(f"during phase {phase.name}")
+        self.sut.check(f"during phase {phase.name}")
         self.windows.append({"name": phase.name, "start_s": start, "end_s": end})
         if command:
             exited = not command.running()
@@ -320,36 +272,32 @@ class _Run:
         out.append(runfile.metric("run.sut.hwm_bytes", "bytes", "lower", [whole["hwm_bytes"]]))
         return out, whole
 
-    def stop_sut(self):
-        sut = self.s.sut
-        status = self.children.stop(self.sut, sut.stop_signal, sut.stop_timeout_s)
-        self.progress.say(f"{self.s.name}: stopped (status {status})")
-
-    def table(self, whole):
-        rows = [("phase", "seconds", "RSS peak", "RSS mean", "CPU mean", "CPU max")]
-        tree = self.s.sampling.children
+def _table(windows, sampling, whole):
+    """The run's figures per phase, as the table printed at the end."""
+    rows = [("phase", "seconds", "RSS peak", "RSS mean", "CPU mean", "CPU max")]
+    tree = sampling.children
+    if tree:
+        rows[0] += ("tree PSS peak", "tree CPU mean")
+    for w in windows:
+        s = w.get("summary")
+        if not s:
+            continue
+        row = (w["name"], f"{w['end_s'] - w['start_s']:.1f}", _mb(s["peak_rss_bytes"]),
+               _mb(s["mean_rss_bytes"]), _pct(s["cpu_mean_percent"]),
+               _pct(s["cpu_max_percent"]))
         if tree:
-            rows[0] += ("tree PSS peak", "tree CPU mean")
-        for w in self.windows:
-            s = w.get("summary")
-            if not s:
-                continue
-            row = (w["name"], f"{w['end_s'] - w['start_s']:.1f}", _mb(s["peak_rss_bytes"]),
-                   _mb(s["mean_rss_bytes"]), _pct(s["cpu_mean_percent"]),
-                   _pct(s["cpu_max_percent"]))
-            if tree:
-                row += (_mb(s.get("tree_peak_pss_bytes", 0)),
-                        _pct(s.get("tree_cpu_mean_percent")))
-            rows.append(row)
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in
-                           enumerate(zip(r, widths))) for r in rows]
-        lines.append(f"samples {whole['samples']} at {self.s.sampling.hz:g} Hz, missed "
-                     f"{whole['missed']}; VmHWM {_mb(whole['hwm_bytes'])}; the sampler's own "
-                     f"CPU {whole['sampler_cpu_percent']:.2f} %"
-                     + (f" + tree walks {whole['tree_sampler_cpu_percent']:.2f} %" if tree
-                        else ""))
-        return "\n".join(lines)
+            row += (_mb(s.get("tree_peak_pss_bytes", 0)),
+                    _pct(s.get("tree_cpu_mean_percent")))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in
+                       enumerate(zip(r, widths))) for r in rows]
+    lines.append(f"samples {whole['samples']} at {sampling.hz:g} Hz, missed "
+                 f"{whole['missed']}; VmHWM {_mb(whole['hwm_bytes'])}; the sampler's own "
+                 f"CPU {whole['sampler_cpu_percent']:.2f} %"
+                 + (f" + tree walks {whole['tree_sampler_cpu_percent']:.2f} %" if tree
+                    else ""))
+    return "\n".join(lines)
 
 
 def _mb(n):
@@ -360,30 +308,33 @@ def _pct(x):
     return "-" if x is None else f"{x:.1f} %"
 
 
-def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None):
+def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None,
+                 restore_signals=True):
     """Runs `scenario` (a scenario.Scenario) and returns the perfkit.run/1 dict.
     Raises RunError on failure and Interrupted on SIGINT/SIGTERM/SIGHUP; either
-    way every process it started is gone when it returns."""
+    way every process it started is gone when it returns. restore_signals=False
+    leaves those signals ignored afterwards (a program that ends with the run:
+    no late signal changes how it ends)."""
     progress = progress or Progress()
     signals = _Signals()
     r, ok = None, False
     try:
         started = runfile.now_iso()
         r = _Run(scenario, build_dir, repo, progress, signals)
-        r.start_sut()
+        r.sut.start(r.values)
         r.start_sampler()
         for i, phase in enumerate(scenario.phases):
             r.run_phase(i, phase)
         r.sampler.stop()
         sut_metrics, whole = r.sut_metrics()
-        r.stop_sut()
+        r.sut.stop()
         run = runfile.new_run(build_dir=build_dir, repo=repo, scenario=scenario.name,
                               started=started)
         run["phases"] = [{k: w[k] for k in ("name", "start_s", "end_s")} for w in r.windows]
         runfile.add_metrics(run, sut_metrics + r.metrics)
         if series_path:
             np.savez_compressed(series_path, **r.sampler.series())
-        progress.say("done\n" + r.table(whole))
+        progress.say("done\n" + _table(r.windows, scenario.sampling, whole))
         ok = True
         return run
     finally:
@@ -392,10 +343,11 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
             if r:
                 if r.sampler:
                     r.sampler.stop()
-                r.children.stop_all()
+                r.children.close()
                 if ok:
                     shutil.rmtree(r.tmp, ignore_errors=True)
                 else:
                     progress.say(f"logs kept in {r.tmp}")
         finally:
-            signals.restore()
+            if restore_signals:
+                signals.restore()

@@ -4,7 +4,7 @@ the phases with their load, the sampling, and the benchmarks to run.
     name = "redis"
     [sut]
     command = ["redis-server", "--port", "0", "--unixsocket", "{tmp}/redis.sock"]
-    ready = { socket = "{tmp}/redis.sock" }
+    ready = { socket = "{tmp}/redis.sock", timeout_s = "10s" }
     [sampling]
     hz = 100
     [[phases]]
@@ -25,7 +25,15 @@ Placeholders in commands and paths: {tmp} (the run's private directory),
 {port} (a TCP port free on 127.0.0.1 when the run starts); in benchmarks also
 {out} (a file for the tool's JSON) and {repetitions}. A literal brace is
 written twice: {{ and }}. Every error names the key it is about.
+
+A duration (seconds, delay_s, timeout_s, ..., and a load's burst_interval and
+churn_life_*) is a number of seconds or a string with its unit: "500ms", "2s",
+"1.5m", "1h".
+
+A SUT that daemonizes (forks, and its first process exits) names its pidfile:
+ready = { pidfile = "{tmp}/d.pid" }: the run follows the process it names.
 """
+import re
 import signal
 import tomllib
 from dataclasses import dataclass, field
@@ -47,6 +55,7 @@ class Ready:
     socket: str | None = None      # a Unix socket that accepts a connection
     tcp: str | None = None         # host:port on loopback that accepts a connection
     file: str | None = None        # a file that exists
+    pidfile: str | None = None     # a daemon's: the SUT is the process it names
     delay_s: float = 0.0           # then (or only) wait this long
     timeout_s: float = 10.0
 
@@ -122,9 +131,31 @@ def _typed(value, kind, where):
 
 def _positive(value, where, allow_zero=False):
     value = _typed(value, float, where)
+    return _at_least_zero(value, where, allow_zero)
+
+
+def _at_least_zero(value, where, allow_zero):
     if value < 0 or (value == 0 and not allow_zero):
         raise ScenarioError(f"{where}: must be {'>= 0' if allow_zero else '> 0'}, found {value}")
     return value
+
+
+_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*")
+
+
+def duration(value, where, allow_zero=False):
+    """Seconds from a number of seconds or a string with a unit ("500ms", "2s",
+    "1m", "1h"; a bare number is seconds)."""
+    seconds = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.fullmatch(value)):
+        seconds = float(m[1]) * _UNITS[m[2] or "s"]
+    if seconds is None or seconds != seconds or seconds == float("inf"):
+        raise ScenarioError(f"{where}: {value!r} is not a duration: write seconds (2, 0.5) "
+                            "or a number with ms, s, m or h (\"500ms\", \"2s\", \"1m\")")
+    return _at_least_zero(seconds, where, allow_zero)
 
 
 def _argv(value, where):
@@ -159,11 +190,12 @@ def _checked(args, where, known=_RUN_PLACEHOLDERS):
 
 
 def _ready(doc, where):
-    _table(doc, where, optional=("socket", "tcp", "file", "delay_s", "timeout_s"))
+    _table(doc, where, optional=("socket", "tcp", "file", "pidfile", "delay_s", "timeout_s"))
     r = Ready(socket=doc.get("socket"), tcp=doc.get("tcp"), file=doc.get("file"),
-              delay_s=_positive(doc.get("delay_s", 0.0), f"{where}.delay_s", allow_zero=True),
-              timeout_s=_positive(doc.get("timeout_s", 10.0), f"{where}.timeout_s"))
-    for key in ("socket", "file"):
+              pidfile=doc.get("pidfile"),
+              delay_s=duration(doc.get("delay_s", 0.0), f"{where}.delay_s", allow_zero=True),
+              timeout_s=duration(doc.get("timeout_s", 10.0), f"{where}.timeout_s"))
+    for key in ("socket", "file", "pidfile"):
         if getattr(r, key) is not None:
             _checked([_typed(getattr(r, key), str, f"{where}.{key}")], f"{where}.{key}")
     if r.tcp is not None:
@@ -172,8 +204,9 @@ def _ready(doc, where):
         if host.strip("[]") not in LOOPBACK or not port.isdigit():
             raise ScenarioError(f"{where}.tcp: {r.tcp!r}: must be a loopback host:port "
                                 "(load stays on this machine)")
-    if not (r.socket or r.tcp or r.file or r.delay_s):
-        raise ScenarioError(f"{where}: say how to tell it is ready: socket, tcp, file or delay_s")
+    if not (r.socket or r.tcp or r.file or r.pidfile or r.delay_s):
+        raise ScenarioError(f"{where}: say how to tell it is ready: socket, tcp, file, pidfile "
+                            "or delay_s")
     return r
 
 
@@ -184,7 +217,7 @@ def _benchmark(doc, where):
                   command=_argv(doc["command"], f"{where}.command"),
                   format=doc.get("format", "time"),
                   repetitions=_typed(doc.get("repetitions", 1), int, f"{where}.repetitions"),
-                  timeout_s=_positive(doc.get("timeout_s", 600.0), f"{where}.timeout_s"))
+                  timeout_s=duration(doc.get("timeout_s", 600.0), f"{where}.timeout_s"))
     if b.format not in BENCH_FORMATS:
         raise ScenarioError(f"{where}.format: {b.format!r} is not one of "
                             f"{', '.join(BENCH_FORMATS)}")
@@ -201,16 +234,19 @@ def _phase(doc, where):
     _table(doc, where, required=("name",),
            optional=("seconds", "load", "load_ready_timeout_s", "command", "until", "benchmarks"))
     p = Phase(name=_name(doc["name"], f"{where}.name"),
-              seconds=_positive(doc.get("seconds", 0.0), f"{where}.seconds", allow_zero=True),
+              seconds=duration(doc.get("seconds", 0.0), f"{where}.seconds", allow_zero=True),
               load=doc.get("load"),
-              load_ready_timeout_s=_positive(doc.get("load_ready_timeout_s", 60.0),
-                                             f"{where}.load_ready_timeout_s"),
+              load_ready_timeout_s=duration(doc.get("load_ready_timeout_s", 60.0),
+                                            f"{where}.load_ready_timeout_s"),
               command=_argv(doc["command"], f"{where}.command") if "command" in doc else None,
               until=doc.get("until", "time"))
     if p.command:
         _checked(p.command, f"{where}.command")
     if p.load is not None:
         _table(p.load, f"{where}.load", required=("count",), optional=LOADGEN_OPTIONS)
+        for key in LOADGEN_DURATIONS:  # handed to loadgen as plain seconds
+            if key in p.load:
+                p.load[key] = duration(p.load[key], f"{where}.load.{key}", allow_zero=True)
         if p.load.get("profile", "steady") not in STANDING_PROFILES:
             raise ScenarioError(f"{where}.load.profile: a phase holds a standing load "
                                 f"({', '.join(STANDING_PROFILES)}); ramp and spike shape "
@@ -237,6 +273,7 @@ STANDING_PROFILES = ("steady", "burst", "churn")
 LOADGEN_OPTIONS = ("count", "profile", "rate", "kind", "spawner", "cpu_share", "mem_bytes",
                    "tree_depth", "tree_fanout", "burst_size", "burst_interval", "spike_base",
                    "churn_life_min", "churn_life_max", "seed")
+LOADGEN_DURATIONS = ("burst_interval", "churn_life_min", "churn_life_max")
 
 
 def parse(doc, path=None):
@@ -273,7 +310,7 @@ def parse(doc, path=None):
         description=_typed(doc.get("description", ""), str, "description"),
         sut=Sut(command=_argv(sut["command"], "sut.command"),
                 ready=_ready(sut["ready"], "sut.ready"), stop_signal=stop_signal,
-                stop_timeout_s=_positive(sut.get("stop_timeout_s", 10.0), "sut.stop_timeout_s"),
+                stop_timeout_s=duration(sut.get("stop_timeout_s", 10.0), "sut.stop_timeout_s"),
                 env=env),
         sampling=s,
         phases=[_phase(p, f"phases[{i}]") for i, p in enumerate(phases)],

@@ -122,6 +122,11 @@ def test_loadgen_summaries_become_metrics(bin_dir, tmp_path):
     rate = by_name["loadgen.steady.sleep.clone.rate_per_s"]
     assert rate["better"] == "higher" and len(rate["samples"]) == 2
     assert by_name["loadgen.steady.sleep.clone.peak_rss_bytes"]["unit"] == "bytes"
+    # What it delivered, not what it was asked: lag against the schedule, starts shed.
+    lag = by_name["loadgen.steady.sleep.clone.start_lag_p99"]
+    assert lag["unit"] == "ms" and lag["better"] == "lower"
+    assert all(0 <= x < 60_000 for x in lag["samples"])
+    assert by_name["loadgen.steady.sleep.clone.shed"]["samples"] == [0, 0]
     runfile.validate(runfile.add_metrics(runfile.new_run(revision="x"), metrics))
     other = json.loads(paths[0].read_text()) | {"kind": "cpu"}
     with pytest.raises(ValueError, match="different configurations"):

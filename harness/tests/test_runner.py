@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from perfkit import runfile, scenario
@@ -26,32 +27,36 @@ PING = ("import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.ar
         "s.sendall(b'ping'); assert s.recv(5).startswith(b'pong')")
 
 
+def _living():
+    for p in psutil.process_iter():
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                yield p
+        except psutil.Error:
+            pass  # gone while we looked
+
+
 def in_sessions(sids):
     """pids of living processes whose session id is one of `sids`."""
     found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()  # state ppid pgrp session ...
-            if fields[0] not in "ZX" and int(fields[3]) in sids:
-                found.append(int(entry.name))
+    for p in _living():
+        try:
+            if os.getsid(p.pid) in sids:
+                found.append(p.pid)
+        except OSError:
+            pass
     return found
 
 
 def marked(marker):
     """pids of living processes whose environment carries the marker."""
-    needle = f"PERFKIT_TEST_MARKER={marker}".encode()
     found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if needle in Path(entry.path, "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass  # gone, or a zombie
+    for p in _living():
+        try:
+            if p.environ().get("PERFKIT_TEST_MARKER") == marker:
+                found.append(p.pid)
+        except psutil.Error:
+            pass  # gone, or not ours to read
     return found
 
 
@@ -101,12 +106,14 @@ def perfkit_cli(bin_dir, tmp_path):
     assert not left, f"processes left behind: {left}"
 
 
-def scenario_text(daemon_args="--mb 30", phases=None, sampling="hz = 100", ready_timeout=10):
+def scenario_text(daemon_args="--mb 30", phases=None, sampling="hz = 100", ready_timeout=10,
+                  ready='socket = "{tmp}/d.sock"', sut=""):
     return f"""
 name = "testdaemon"
 [sut]
 command = ["{PY}", "{DAEMON}", "{{tmp}}/d.sock", {", ".join(f'"{a}"' for a in daemon_args.split())}]
-ready = {{ socket = "{{tmp}}/d.sock", timeout_s = {ready_timeout} }}
+ready = {{ {ready}, timeout_s = {ready_timeout} }}
+{sut}
 [sampling]
 {sampling}
 """ + (phases or """
@@ -198,12 +205,139 @@ def test_a_signal_stops_everything_and_writes_no_run_file(perfkit_cli, signals):
     assert marked(perfkit_cli.marker) == []
 
 
-def test_sigkill_of_the_runner_takes_its_children_with_it(perfkit_cli):
+def test_sigint_after_the_cleanup_changes_nothing(perfkit_cli):
     p = start_held_load(perfkit_cli)
-    p.kill()  # the runner alone: its children are in sessions of their own
-    p.wait()
-    assert wait_until(lambda: not marked(perfkit_cli.marker), timeout=5), \
+    p.send_signal(signal.SIGINT)
+    for line in p.stderr:
+        if "no run file written" in line:
+            break
+    p.send_signal(signal.SIGINT)  # the runner has cleaned up and is on its way out
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGINT, err
+    assert marked(perfkit_cli.marker) == []
+
+
+DAEMONIZED = dict(daemon_args="--mb 30 --daemonize {tmp}/d.pid --stray",
+                  ready='pidfile = "{tmp}/d.pid", socket = "{tmp}/d.sock"')
+
+
+def held(text_args):
+    return scenario_text(**text_args, phases="""
+[[phases]]
+name = "held"
+seconds = 600
+""")
+
+
+@pytest.mark.parametrize("who", ["warden", "runner"])
+@pytest.mark.parametrize("sut", [{}, DAEMONIZED], ids=["child", "daemon"])
+def test_sigkill_of_the_runner_takes_everything_with_it(perfkit_cli, who, sut):
+    # `perfkit run` is two processes: the warden (what a user starts) and the
+    # runner it forked. SIGKILL either; the run's processes all go, a daemon
+    # that forked away and a stray that left by setsid and a double fork too.
+    if sut:
+        p = perfkit_cli(held(sut))
+        for line in p.stderr:
+            if "[1/1] phase held" in line:
+                break
+    else:
+        p = start_held_load(perfkit_cli)
+    assert len(marked(perfkit_cli.marker)) >= (4 if sut else 50)
+    victim = psutil.Process(p.pid)
+    if who == "runner":
+        victim = victim.children()[0]
+    victim.kill()
+    assert wait_until(lambda: not marked(perfkit_cli.marker), timeout=10), \
         marked(perfkit_cli.marker)
+    if who == "runner":  # the warden says so and ends as the runner did
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 128 + signal.SIGKILL, err
+        assert "runner was killed by signal 9" in err, err
+
+
+def test_a_daemonizing_sut_is_followed_through_its_pidfile(perfkit_cli):
+    # The first process exits 0 once it has forked; the run samples the daemon
+    # the pidfile names, and stops it, its stray and everything at the end.
+    p = perfkit_cli(scenario_text(**DAEMONIZED))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    m = {x["name"]: x["samples"][0] for x in runfile.read_run(perfkit_cli.out)["metrics"]}
+    assert m["idle.sut.peak_rss_bytes"] >= 30 << 20  # the daemon, not its exited launcher
+    assert "stopped (status 0)" in err, err
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_redis_daemonize_yes_is_followed_and_stopped(perfkit_cli, tmp_path):
+    # redis-server rewrites its process title over its environment, so it is
+    # told apart by the pidfile (here outside the run's directory, which goes).
+    pidfile = tmp_path / "redis.pid"
+    p = perfkit_cli(f"""
+name = "redisd"
+[sut]
+command = ["redis-server", "--daemonize", "yes", "--pidfile", "{pidfile}", "--bind", "127.0.0.1",
+           "--port", "{{port}}", "--save", "", "--appendonly", "no", "--dir", "{{tmp}}"]
+ready = {{ pidfile = "{pidfile}", tcp = "127.0.0.1:{{port}}", timeout_s = "10s" }}
+[sampling]
+children = true
+[[phases]]
+name = "idle"
+seconds = "500ms"
+""")
+    for line in p.stderr:
+        if "ready in" in line:
+            break
+    daemon = psutil.Process(int(pidfile.read_text()))
+    runner = psutil.Process(p.pid).children()[0]  # the warden's one child
+    assert daemon.name() == "redis-server" and daemon.ppid() == runner.pid  # adopted
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert not daemon.is_running(), err
+    m = {x["name"]: x["samples"][0] for x in runfile.read_run(perfkit_cli.out)["metrics"]}
+    assert m["idle.sut.peak_rss_bytes"] > 1 << 20  # redis-server's, not a launcher's
+
+
+def test_a_daemonizing_sut_without_a_pidfile_fails_and_leaves_nothing(perfkit_cli):
+    p = perfkit_cli(scenario_text("--daemonize {tmp}/d.pid --stray"))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert "exited (status 0) before it was ready" in err and "pidfile" in err, err
+
+
+def test_a_stray_that_left_by_setsid_is_stopped_at_the_end(perfkit_cli):
+    p = perfkit_cli(scenario_text("--stray"))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err  # and the fixture finds nothing left
+
+
+@pytest.mark.parametrize("how, message", [
+    ("abort", "died by SIGABRT when stopped with SIGTERM"),
+    ("exit5", "exited with status 5 when stopped with SIGTERM"),
+    ("hang", "did not stop within 0.5 s of SIGTERM"),
+])
+def test_a_sut_that_ends_badly_at_its_stop_fails_the_run(perfkit_cli, how, message):
+    p = perfkit_cli(scenario_text(f"--at-stop {how}", sut='stop_timeout_s = "500ms"'))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 1, err
+    assert message in err, err
+    assert not perfkit_cli.out.exists()
+
+
+def test_a_missing_setpriv_is_one_line_and_leaves_no_directory(bin_dir, tmp_path):
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario_text())
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    empty = tmp_path / "bin"  # a PATH without setpriv (nor git: the revision is then unknown)
+    empty.mkdir()
+    r = subprocess.run([PY, "-m", "perfkit", "run", path, "-o", tmp_path / "run.json",
+                        "--build-dir", bin_dir.parent], capture_output=True, text=True,
+                       timeout=60, env={"PATH": str(empty), "PYTHONPATH": str(HARNESS),
+                                        "TMPDIR": str(runs)})
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.splitlines() == [
+        "perfkit: testdaemon: setpriv (util-linux) is missing: it makes every child die with "
+        "the runner; apt-get install util-linux"], r.stderr
+    assert list(runs.iterdir()) == []
 
 
 def test_a_daemon_that_dies_mid_run_fails_the_run(perfkit_cli):
@@ -286,6 +420,20 @@ def test_what_runs_too_long_fails_the_run(perfkit_cli, phase, message):
     ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
       "phases": [{"name": "p", "seconds": 1, "load": {"count": 10, "profile": "ramp"}}]},
      "standing load"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": "2 secs"}},
+      "phases": [{"name": "p", "seconds": 1}]},
+     "sut.ready.delay_s: '2 secs' is not a duration: write seconds (2, 0.5) or a number with "
+     "ms, s, m or h (\"500ms\", \"2s\", \"1m\")"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": True}]}, "phases[0].seconds: True is not a duration"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": "-2s"}]}, "phases[0].seconds: '-2s' is not a duration"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}},
+      "phases": [{"name": "p", "seconds": 1, "load": {"count": 10, "profile": "churn",
+                                                     "churn_life_min": "1d"}}]},
+     "phases[0].load.churn_life_min: '1d' is not a duration"),
+    ({"name": "x", "sut": {"command": ["a"], "ready": {"delay_s": 1}, "stop_timeout_s": "0s"},
+      "phases": [{"name": "p", "seconds": 1}]}, "sut.stop_timeout_s: must be > 0"),
 ])
 def test_a_bad_scenario_is_refused_naming_the_key(doc, message):
     with pytest.raises(scenario.ScenarioError, match=None) as e:
@@ -358,6 +506,33 @@ def test_cli_exit_codes_for_bad_input(tmp_path):
     assert r.returncode == 2 and "No such file" in r.stderr
     r = subprocess.run([PY, "-m", "perfkit", "--help"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "run" in r.stdout
+
+
+@pytest.mark.parametrize("written, seconds", [
+    (2, 2.0), (0.5, 0.5), ("2", 2.0), ("500ms", 0.5), ("2s", 2.0), ("1.5s", 1.5), ("1m", 60.0),
+    ("1h", 3600.0), (".25s", 0.25), ("10 ms", 0.01)])
+def test_durations_take_units_everywhere(written, seconds):
+    doc = {"name": "x", "sut": {"command": ["a"], "stop_timeout_s": written,
+                                "ready": {"delay_s": written, "timeout_s": written}},
+           "phases": [{"name": "p", "seconds": written, "load_ready_timeout_s": written,
+                       "load": {"count": 1, "profile": "churn", "churn_life_min": written,
+                                "churn_life_max": written},
+                       "benchmarks": [{"name": "b", "command": ["b"], "timeout_s": written}]}]}
+    s = scenario.parse(doc)
+    phase = s.phases[0]
+    assert [s.sut.stop_timeout_s, s.sut.ready.delay_s, s.sut.ready.timeout_s, phase.seconds,
+            phase.load_ready_timeout_s, phase.load["churn_life_min"],
+            phase.load["churn_life_max"], phase.benchmarks[0].timeout_s] == [seconds] * 8
+
+
+def test_the_sampler_bench_takes_durations_as_scenarios_do():
+    r = subprocess.run([PY, HARNESS / "bench" / "sampler_bench.py", "--seconds", "2x"],
+                       capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(HARNESS)})
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1].endswith(
+        "argument --seconds: '2x' is not a duration: write seconds (2, 0.5) or a number with "
+        "ms, s, m or h (\"500ms\", \"2s\", \"1m\")"), r.stderr
 
 
 def test_a_literal_brace_is_written_twice():

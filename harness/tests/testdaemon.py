@@ -1,8 +1,9 @@
 """A small daemon for the runner's tests (standard library only): holds some
 memory, answers "ping" with "pong" on a Unix socket, optionally keeps a child
-with memory of its own, and exits 0 on SIGTERM.
+with memory of its own, and exits 0 on SIGTERM (or, asked, ends badly).
 
     testdaemon.py SOCKET [--mb N] [--child-mb N] [--die-after S] [--no-listen]
+                  [--daemonize PIDFILE] [--stray] [--at-stop abort|exit5|hang]
 """
 import argparse
 import ctypes
@@ -28,6 +29,40 @@ def hold_child(mb):
     return pid
 
 
+def daemonize(pidfile):
+    """As init-script daemons do: fork (the first process exits 0), setsid, fork
+    again (the session leader exits), then write the pidfile."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    with open(pidfile + ".tmp", "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.rename(pidfile + ".tmp", pidfile)
+
+
+def stray():
+    """A grandchild that escapes: setsid and a double fork, then it sleeps."""
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            while True:
+                time.sleep(3600)
+        os._exit(0)
+
+
+def on_stop(how):
+    if how == "abort":
+        os.abort()
+    if how == "exit5":
+        os._exit(5)
+    if how == "hang":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return
+    sys.exit(0)
+
+
 def serve(path):
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -46,8 +81,16 @@ def main():
     p.add_argument("--child-mb", type=int, default=0, help="a child holding this many MB")
     p.add_argument("--die-after", type=float, help="exit with status 3 after S seconds")
     p.add_argument("--no-listen", action="store_true", help="never become ready")
+    p.add_argument("--daemonize", metavar="PIDFILE", help="fork away, write PIDFILE")
+    p.add_argument("--stray", action="store_true", help="leave a setsid double-forked child")
+    p.add_argument("--at-stop", choices=["exit0", "abort", "exit5", "hang"], default="exit0",
+                   help="what SIGTERM does")
     args = p.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.daemonize:
+        daemonize(args.daemonize)
+    signal.signal(signal.SIGTERM, lambda *_: on_stop(args.at_stop))
+    if args.stray:
+        stray()
     block = bytearray(args.mb << 20)  # noqa: F841
     if args.child_mb:
         hold_child(args.child_mb)

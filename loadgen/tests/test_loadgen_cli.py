@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 pytestmark = pytest.mark.spawns
@@ -16,19 +17,16 @@ pytestmark = pytest.mark.spawns
 def session_members(sid):
     """(living, zombies) of the processes whose session id is `sid`."""
     living = zombies = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    for p in psutil.process_iter():
         try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue  # gone while we looked
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[3]) == sid:  # state ppid pgrp session
-            if fields[0] in "ZX":
+            if os.getsid(p.pid) != sid:
+                continue
+            if p.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
                 zombies += 1
             else:
                 living += 1
+        except (OSError, psutil.Error):
+            pass  # gone while we looked
     return living, zombies
 
 
