@@ -175,6 +175,24 @@ def test_descendants_are_sampled_as_a_tree_when_asked(perfkit_cli):
     assert m["idle.sut.peak_rss_bytes"] < 40 << 20  # the root alone
 
 
+def test_a_churn_load_is_held_for_its_phase(perfkit_cli):
+    # The runner holds a load with --duration 1e9 and stops it at the phase's
+    # end: a churn schedule computed whole for that long once grew to 16 GB.
+    p = perfkit_cli(scenario_text(phases="""
+[[phases]]
+name = "churn"
+seconds = "1500ms"
+load = { count = 40, kind = "sleep", profile = "churn", churn_life_min = "50ms", churn_life_max = "150ms" }
+"""))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    m = {x["name"]: x for x in runfile.read_run(perfkit_cli.out)["metrics"]}
+    prefix = "churn.loadgen.churn.sleep.clone"
+    assert m[f"{prefix}.churn_per_s"]["samples"][0] > 40  # lives replaced, not one set held
+    assert m[f"{prefix}.start_lag_p99"]["unit"] == "ms"
+    assert m[f"{prefix}.peak_rss_bytes"]["samples"][0] < 64 << 20
+
+
 def start_held_load(perfkit_cli):
     """A run in a long phase with 50 loadgen children, returned once they are up."""
     p = perfkit_cli(scenario_text(phases="""
