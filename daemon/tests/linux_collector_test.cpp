@@ -6,9 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "fake_proc.hpp"
 #include "forked_children.hpp"
@@ -24,6 +29,32 @@ const ProcessRecord* find(const Snapshot& s, pid_t pid) {
   for (const auto& p : s.processes)
     if (p.stat.pid == pid) return &p;
   return nullptr;
+}
+
+// Waits until a child has exited, without reaping it: a zombie from here on.
+void wait_until_zombie(pid_t pid) {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) != 0)
+    ASSERT_EQ(errno, EINTR);
+}
+
+// Waits until an exec'd child shows its new argv: the kernel sets exe, then the
+// comm, then the argv, so from here on all three are the new program's.
+// A collector that sees the child earlier reports what it saw (our image, or
+// the new comm with no argv yet) and rereads only on a new comm and once for
+// an empty argv: a test of what a finished exec shows must not race the exec.
+void wait_until_exec_done(pid_t pid, const std::vector<std::string>& argv) {
+  std::string want;
+  for (const auto& a : argv) want.append(a).push_back('\0');
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string got;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    got.assign(std::istreambuf_iterator<char>(in), {});
+    if (got == want) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  FAIL() << "pid " << pid << " did not finish its exec in 10 s";
 }
 
 class CollectorModes : public ::testing::TestWithParam<StatMode> {
@@ -213,22 +244,17 @@ TEST(Collector, MissingProcRootThrows) {
 
 TEST_P(CollectorModes, SeesOurChildrenWithTheirCommandLines) {
   ForkedChildren children;
-  pid_t a = children.spawn_exec({"/bin/sleep", "3600.25"});
+  const std::vector<std::string> argv{"/bin/sleep", "3600.25"};
+  pid_t a = children.spawn_exec(argv);
   pid_t b = children.spawn_paused();
+  ASSERT_NO_FATAL_FAILURE(wait_until_exec_done(a, argv));
   auto collector = make_collector({.mode = GetParam()});
-  const ProcessRecord* pa = nullptr;
-  // An exec'd child may still show our own image for a moment after fork.
-  for (int i = 0; i < 200; ++i) {
-    pa = find(collector->collect(), a);
-    if (pa && pa->stat.comm.view() == "sleep") break;
-    ::usleep(5000);
-  }
   const Snapshot& s = collector->collect();
-  pa = find(s, a);
+  const ProcessRecord* pa = find(s, a);
   ASSERT_NE(pa, nullptr);
   EXPECT_EQ(pa->stat.ppid, ::getpid());
   EXPECT_EQ(pa->stat.comm.view(), "sleep");
-  EXPECT_EQ(pa->identity->cmdline, (std::vector<std::string>{"/bin/sleep", "3600.25"}));
+  EXPECT_EQ(pa->identity->cmdline, argv);
   EXPECT_EQ(pa->identity->exe, std::filesystem::canonical("/bin/sleep").string());
   EXPECT_EQ(pa->identity->uid, ::getuid());
   const ProcessRecord* pb = find(s, b);
@@ -240,13 +266,11 @@ TEST_P(CollectorModes, SeesOurChildrenWithTheirCommandLines) {
 TEST_P(CollectorModes, AZombieIsReportedWithoutCmdline) {
   ForkedChildren children;
   pid_t z = children.spawn_zombie();
+  // First sight must be the zombie: a collector that saw the child alive
+  // rightly keeps the cmdline and exe it read then.
+  ASSERT_NO_FATAL_FAILURE(wait_until_zombie(z));
   auto collector = make_collector({.mode = GetParam()});
-  const ProcessRecord* p = nullptr;
-  for (int i = 0; i < 200; ++i) {  // until the child has exited
-    p = find(collector->collect(), z);
-    if (p && p->stat.state == 'Z') break;
-    ::usleep(5000);
-  }
+  const ProcessRecord* p = find(collector->collect(), z);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->stat.state, 'Z');
   EXPECT_TRUE(p->identity->cmdline.empty());
@@ -286,18 +310,15 @@ TEST_P(CollectorModes, ARealReusedPidIsANewProcess) {
     children.reap(old_pid);
     ::usleep(20000);  // start_time has 10 ms ticks: make the new one differ
     std::ofstream("/proc/sys/kernel/ns_last_pid") << old_pid - 1;
-    pid_t new_pid = children.spawn_exec({"/bin/sleep", "3600.5"});
+    const std::vector<std::string> argv{"/bin/sleep", "3600.5"};
+    pid_t new_pid = children.spawn_exec(argv);
     if (new_pid != old_pid) continue;  // another process took it first; try again
-    const ProcessRecord* rec = nullptr;
-    for (int i = 0; i < 200; ++i) {
-      rec = find(collector->collect(), new_pid);
-      if (rec && !rec->identity->cmdline.empty() && rec->identity->cmdline[0] == "/bin/sleep")
-        break;
-      ::usleep(5000);
-    }
+    // Seen before its exec ends, the new child would show our argv, then none.
+    ASSERT_NO_FATAL_FAILURE(wait_until_exec_done(new_pid, argv));
+    const ProcessRecord* rec = find(collector->collect(), new_pid);
     ASSERT_NE(rec, nullptr);
     EXPECT_GT(rec->identity->start_time, old_start);
-    EXPECT_EQ(rec->identity->cmdline, (std::vector<std::string>{"/bin/sleep", "3600.5"}));
+    EXPECT_EQ(rec->identity->cmdline, argv);
     return;
   }
   GTEST_SKIP() << "could not get the same pid back in 20 attempts (a busy machine)";
