@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "fake_proc.hpp"
 #include "forked_children.hpp"
+#include "procmon/fd_limit.hpp"
 
 namespace procmond {
 namespace {
@@ -234,6 +236,62 @@ TEST(HeldMode, AutomaticBudgetLeavesAReserveBelowTheFdLimit) {
   long limit = ::sysconf(_SC_OPEN_MAX);
   ASSERT_GT(limit, static_cast<long>(CollectorOptions::kFdReserve));
   EXPECT_EQ(c.held_fd_budget(), static_cast<std::size_t>(limit) - CollectorOptions::kFdReserve);
+}
+
+TEST(FdLimit, RaisesTheSoftLimitToTheHardOneAndSaysWhatItGot) {
+  pid_t child = ::fork();  // the limit is the process's: change it in a child
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit low{.rlim_cur = 64, .rlim_max = 128};
+    if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(10);
+    procmon::FdLimit got = procmon::raise_fd_limit();
+    if (got.before != 64 || got.soft != 128 || got.hard != 128) ::_exit(11);
+    rlimit now{};
+    if (::getrlimit(RLIMIT_NOFILE, &now) != 0 || now.rlim_cur != 128) ::_exit(12);
+    got = procmon::raise_fd_limit();  // at the hard limit already: nothing to do
+    if (got.before != 128 || got.soft != 128) ::_exit(13);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "check failed at step " << WEXITSTATUS(status);
+}
+
+// procmond raises its soft fd limit at start: with room for the /proc fd alone
+// it would open no stat file and list nothing.
+TEST(Procmond, RaisesItsSoftFdLimitAtStart) {
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  procmon::UniqueFd read_end(out[0]), write_end(out[1]);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(write_end.get(), STDOUT_FILENO);
+    ::close_range(3, ~0U, 0);  // fds 0 to 2 only: the limit then leaves fd 3
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = 4;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(126);
+    ::execl(PROCMOND_BIN, PROCMOND_BIN, "snapshot", "--json", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  write_end.reset();
+  std::string json;
+  char buf[65536];
+  for (long n; (n = ::read(read_end.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    json.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  auto doc = nlohmann::json::parse(json);
+  EXPECT_GT(doc.at("count").get<int>(), 0);
+  bool found_us = false;  // the snapshot saw its own parent
+  for (const auto& p : doc.at("processes")) found_us |= p.at("pid").get<int>() == ::getpid();
+  EXPECT_TRUE(found_us);
 }
 
 TEST(Collector, MissingProcRootThrows) {
