@@ -1,7 +1,10 @@
 // The collector against the kernel's floor and against ps and psutil, over the
-// same N synthetic processes, in one binary and one session. Two floors: Floor
-// (open/read/close of every stat) for plain mode, HeldFloor (pread of stat fds
-// held open) for held mode; both list /proc first, as any reader must.
+// same N synthetic processes, in one binary and one session. Two floors, each
+// the cheapest way the kernel offers to do the collector's work: Floor
+// (getdents64 of /proc, then openat/read/close of every stat relative to the
+// /proc fd) for plain mode, HeldFloor (the same listing, then a pread of each
+// stat fd held open) for held mode. Every floor and reader reports `procs`:
+// how many stat files it actually read.
 // Paired times the floor and both modes within each iteration: the ratios to
 // trust on a shared machine.
 //
@@ -9,27 +12,34 @@
 //
 // --procs lists how many sleeping children to spawn for each set; 0 spawns
 // none and measures the processes present. Every figure is wall time per
-// cycle over all processes; `procs` says how many each cycle saw.
+// cycle over all processes. At start the soft RLIMIT_NOFILE is raised to the
+// hard limit (as procmond does); a set that RLIMIT_NPROC forbids is refused.
 
 #include <benchmark/benchmark.h>
-#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "collector.hpp"
 #include "forked_children.hpp"
+#include "procmon/fd_limit.hpp"
 #include "procmon/unique_fd.hpp"
 #include "tool_probe_client.hpp"
 
@@ -43,50 +53,121 @@ procmond::testing::ForkedChildren& pool() {
   return children;
 }
 
-// Calls fn(pid name) for each pid in /proc, as a plain C reader would
-// (readdir); returns how many pids were listed.
-template <typename Fn>
-std::size_t for_each_pid_name(Fn&& fn) {
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return 0;
-  std::size_t listed = 0;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    ++listed;
-    fn(e->d_name);
+// The floors' own raw syscalls, not the collector's code: a floor must not
+// change when the collector does.
+
+// Lists /proc with getdents64 into one reused 64 KiB buffer (about 2,000
+// entries a call). readdir's 32 KiB buffer and call per entry cost more: a
+// floor that lists that way is a handicapped floor.
+class ProcListing {
+ public:
+  ProcListing() : fd_(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)), buf_(64 * 1024) {
+    if (!fd_) throw std::system_error(errno, std::generic_category(), "open /proc");
   }
-  ::closedir(dir);
-  return listed;
+  int fd() const { return fd_.get(); }
+
+  // Calls fn(name) for each entry that starts with a digit; returns how many.
+  template <typename Fn>
+  std::size_t for_each_pid(Fn&& fn) {
+    std::size_t listed = 0;
+    if (::lseek(fd_.get(), 0, SEEK_SET) != 0) return 0;
+    // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+    for (long n; (n = ::syscall(SYS_getdents64, fd_.get(), buf_.data(), buf_.size())) > 0;) {
+      for (long pos = 0; pos < n;) {
+        const char* entry = buf_.data() + pos;
+        std::uint16_t reclen;
+        std::memcpy(&reclen, entry + 16, sizeof reclen);
+        pos += reclen;
+        if (entry[19] < '0' || entry[19] > '9') continue;
+        ++listed;
+        fn(std::string_view(entry + 19));
+      }
+    }
+    return listed;
+  }
+
+ private:
+  procmon::UniqueFd fd_;
+  std::vector<char> buf_;
+};
+
+ProcListing& proc() {
+  static ProcListing listing;
+  return listing;
+}
+
+// "PID/stat", opened relative to the /proc fd: two path components fewer to
+// walk than "/proc/PID/stat", as the collector does.
+class StatPath {
+ public:
+  explicit StatPath(std::string_view pid_name) {
+    std::size_t n = pid_name.copy(chars_.data(), chars_.size() - sizeof "/stat");
+    std::memcpy(chars_.data() + n, "/stat", sizeof "/stat");
+  }
+  const char* c_str() const { return chars_.data(); }
+
+ private:
+  std::array<char, 24> chars_{};  // a pid has at most 10 digits
+};
+
+// openat, read, close one stat; true if it read something.
+bool read_stat(const StatPath& path, std::array<char, 4096>& buf) {
+  procmon::UniqueFd fd(::openat(proc().fd(), path.c_str(), O_RDONLY | O_CLOEXEC));
+  return fd && ::read(fd.get(), buf.data(), buf.size()) > 0;
 }
 
 // The floor of plain mode: list /proc, then open, read and close each stat.
+// Returns how many stat files it read.
 std::size_t read_every_stat_floor() {
-  char path[300];  // "/proc/" + d_name (up to 255) + "/stat"
-  char buf[4096];
-  return for_each_pid_name([&](const char* name) {
-    std::snprintf(path, sizeof path, "/proc/%s/stat", name);
-    int fd = ::open(path, O_RDONLY);
-    if (fd < 0) return;
-    benchmark::DoNotOptimize(::read(fd, buf, sizeof buf));
-    ::close(fd);
-  });
+  std::array<char, 4096> buf;
+  std::size_t read = 0;
+  proc().for_each_pid([&](std::string_view name) { read += read_stat(StatPath(name), buf); });
+  return read;
 }
 
-// The floor of held mode: list /proc, then pread each stat fd opened on the
-// first call. Nothing else: no parse, no lookup, no check for new pids.
-std::size_t pread_every_held_stat_floor(std::vector<procmon::UniqueFd>& fds) {
-  if (fds.empty()) {
-    char path[300];
-    for_each_pid_name([&](const char* name) {
-      std::snprintf(path, sizeof path, "/proc/%s/stat", name);
-      if (int fd = ::open(path, O_RDONLY); fd >= 0) fds.emplace_back(fd);
+// The most stat fds the collector holds: the soft RLIMIT_NOFILE less its reserve.
+std::size_t held_fd_budget() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  return lim.rlim_cur > procmond::CollectorOptions::kFdReserve
+             ? lim.rlim_cur - procmond::CollectorOptions::kFdReserve
+             : 0;
+}
+
+// The floor of held mode under the collector's fd budget: list /proc (the
+// collector must, to see new processes), pread each stat fd it may hold, and
+// open/read/close the stat of each process past the budget, as the collector
+// then does. Nothing else: no parse, no lookup. Fds are opened on construction.
+class HeldStatFloor {
+ public:
+  HeldStatFloor() {
+    const std::size_t budget = held_fd_budget();
+    proc().for_each_pid([&](std::string_view name) {
+      StatPath path(name);
+      if (held_.size() < budget)
+        if (procmon::UniqueFd fd(::openat(proc().fd(), path.c_str(), O_RDONLY | O_CLOEXEC)); fd) {
+          held_.push_back(std::move(fd));
+          return;
+        }
+      unheld_.push_back(path);
     });
   }
-  std::size_t listed = for_each_pid_name([](const char*) {});
-  char buf[4096];
-  for (const auto& fd : fds) benchmark::DoNotOptimize(::pread(fd.get(), buf, sizeof buf, 0));
-  return listed;
-}
+  // Returns how many stat files it read.
+  std::size_t cycle() {
+    benchmark::DoNotOptimize(proc().for_each_pid([](std::string_view) {}));
+    std::size_t read = 0;
+    for (const auto& fd : held_) read += ::pread(fd.get(), buf_.data(), buf_.size(), 0) > 0;
+    for (const auto& path : unheld_) read += read_stat(path, buf_);
+    return read;
+  }
+  std::size_t held_fds() const { return held_.size(); }
+
+ private:
+  std::vector<procmon::UniqueFd> held_;
+  std::vector<StatPath> unheld_;
+  std::array<char, 4096> buf_;
+};
 
 // Kernel memory that cannot be reclaimed, where held fds' slab objects go.
 long slab_unreclaimable_kib() {
@@ -103,6 +184,14 @@ void report_procs(benchmark::State& state, double procs) {
   state.counters["procs"] = procs;
 }
 
+// How many stat fds a held reader kept open, and the soft limit that bounds them.
+void report_held(benchmark::State& state, double held_fds) {
+  state.counters["held_fds"] = held_fds;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+    state.counters["fd_limit"] = static_cast<double>(lim.rlim_cur);
+}
+
 void BM_Floor(benchmark::State& state) {
   pool().resize_paused(static_cast<std::size_t>(state.range(0)));
   std::size_t procs = read_every_stat_floor();
@@ -112,10 +201,11 @@ void BM_Floor(benchmark::State& state) {
 
 void BM_HeldFloor(benchmark::State& state) {
   pool().resize_paused(static_cast<std::size_t>(state.range(0)));
-  std::vector<procmon::UniqueFd> fds;
-  std::size_t procs = pread_every_held_stat_floor(fds);
-  for (auto _ : state) benchmark::DoNotOptimize(procs = pread_every_held_stat_floor(fds));
+  HeldStatFloor floor;
+  std::size_t procs = floor.cycle();
+  for (auto _ : state) benchmark::DoNotOptimize(procs = floor.cycle());
   report_procs(state, static_cast<double>(procs));
+  report_held(state, static_cast<double>(floor.held_fds()));
 }
 
 void BM_Collector(benchmark::State& state, StatMode mode) {
@@ -128,7 +218,7 @@ void BM_Collector(benchmark::State& state, StatMode mode) {
   for (auto _ : state) benchmark::DoNotOptimize(snap = &collector->collect());
   report_procs(state, static_cast<double>(snap->processes.size()));
   if (mode == StatMode::kHeld) {
-    state.counters["held_fds"] = snap->stats.held_fds;
+    report_held(state, snap->stats.held_fds);
     if (snap->stats.held_fds > 0 && slab_before >= 0)
       state.counters["slab_kib_per_held_fd"] =
           static_cast<double>(slab_after - slab_before) / snap->stats.held_fds;
@@ -152,10 +242,11 @@ void BM_Paired(benchmark::State& state) {
   auto held = procmond::make_collector({.mode = StatMode::kHeld});
   plain->collect();
   held->collect();
+  std::size_t floor_read = 0;
   auto run = [&](int which) {
     switch (which) {
       case 0:
-        benchmark::DoNotOptimize(read_every_stat_floor());
+        benchmark::DoNotOptimize(floor_read = read_every_stat_floor());
         break;
       case 1:
         benchmark::DoNotOptimize(&plain->collect());
@@ -182,7 +273,8 @@ void BM_Paired(benchmark::State& state) {
   }
   state.counters["plain_vs_floor"] = median_of(plain_ratio);
   state.counters["held_vs_floor"] = median_of(held_ratio);
-  report_procs(state, static_cast<double>(held->collect().processes.size()));
+  report_procs(state, static_cast<double>(floor_read));  // the collectors' own: their benchmarks
+  report_held(state, held->collect().stats.held_fds);
 }
 
 void BM_Tool(benchmark::State& state, const std::string& tool) {
@@ -224,7 +316,32 @@ std::vector<long> parse_procs(const std::string& list) {
     }
     out.push_back(n);
   }
+  if (out.empty()) {
+    std::cerr << "collector_bench: --procs takes a list of counts, such as --procs=1000,10000\n";
+    std::exit(2);
+  }
   return out;
+}
+
+// RLIMIT_NPROC, as ulimit -u shows it.
+std::string nproc_limit_text() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NPROC, &lim) != 0) return "unknown";
+  return lim.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(lim.rlim_cur);
+}
+
+// A set that RLIMIT_NPROC plainly forbids is refused before anything is
+// spawned (root is exempt from the limit). Fork failures it does not foresee
+// (the user's other processes count too) are caught in main.
+bool nproc_allows(long most) {
+  rlimit lim{};
+  if (::getuid() == 0 || ::getrlimit(RLIMIT_NPROC, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY ||
+      lim.rlim_cur >= static_cast<rlim_t>(most))
+    return true;
+  std::cerr << "collector_bench: --procs=" << most << " needs " << most
+            << " child processes, but RLIMIT_NPROC (ulimit -u) is " << lim.rlim_cur << " for uid "
+            << ::getuid() << ": raise it or ask for fewer\n";
+  return false;
 }
 
 }  // namespace
@@ -242,6 +359,14 @@ int main(int argc, char** argv) {
   int rest_argc = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 2;
+  if (!nproc_allows(*std::max_element(procs.begin(), procs.end()))) return 1;
+
+  // As procmond does: without it, held mode reads most of 10,000 processes
+  // plain under Debian's default soft limit of 1,024, and says nothing.
+  procmon::FdLimit fds = procmon::raise_fd_limit();
+  std::cerr << "collector_bench: RLIMIT_NOFILE soft limit " << fds.before << " -> " << fds.soft
+            << " (hard " << fds.hard << "): held mode holds up to " << held_fd_budget()
+            << " stat fds; held_fds says how many it held\n";
 
   // Grouped by N so that the children are spawned once per set.
   for (long n : procs) {
@@ -257,7 +382,18 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("Psutil", BM_Tool, std::string("psutil"))->Arg(n)->UseManualTime();
     benchmark::RegisterBenchmark("Ps", BM_Tool, std::string("ps"))->Arg(n)->UseManualTime();
   }
-  benchmark::RunSpecifiedBenchmarks();
+  try {
+    benchmark::RunSpecifiedBenchmarks();
+  } catch (const std::system_error& e) {
+    std::size_t spawned = pool().size();
+    pool().kill_all();
+    std::cerr << "collector_bench: " << e.what() << " after " << spawned << " children";
+    if (e.code().value() == EAGAIN)
+      std::cerr << ": RLIMIT_NPROC (ulimit -u) is " << nproc_limit_text() << " for uid "
+                << ::getuid() << ", and the uid's other processes count towards it";
+    std::cerr << '\n';
+    return 1;
+  }
   benchmark::Shutdown();
   pool().kill_all();
   return 0;

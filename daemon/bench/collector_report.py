@@ -22,7 +22,7 @@ USERS_BOUND_MS_PER_1000 = 100.0
 
 BENCHMARKS = ("Floor", "HeldFloor", "CollectorPlain", "CollectorHeld", "Paired", "Psutil", "Ps")
 FLOOR_OF = {"CollectorPlain": "Floor", "CollectorHeld": "HeldFloor"}
-COUNTERS = ("held_fds", "slab_kib_per_held_fd", "plain_vs_floor", "held_vs_floor")
+COUNTERS = ("held_fds", "fd_limit", "slab_kib_per_held_fd", "plain_vs_floor", "held_vs_floor")
 
 
 def load(paths):
@@ -83,6 +83,15 @@ def checks(runs, sizes):
 
     out = []
     for n in sizes:
+        # Past the fd budget held mode reads plain: its bars would then judge a mix.
+        for name in ("HeldFloor", "CollectorHeld"):
+            r = runs.get((name, n), {})
+            held = r.get("counters", {}).get("held_fds")
+            if held:
+                limit = median(r["counters"].get("fd_limit", []))
+                out.append((f"{name} stat fds held / processes at N={n}",
+                            median(held) / median(r["procs"]),
+                            f">= 1 (fd limit {limit:.0f})", median(held) >= median(r["procs"])))
         plain, held = ms("CollectorPlain", n), ms("CollectorHeld", n)
         ratio = paired("plain_vs_floor", n)
         out.append((f"CollectorPlain / Floor at N={n} (paired)", ratio,

@@ -7,9 +7,9 @@ from pathlib import Path
 REPORT = Path(__file__).with_name("collector_report.py")
 
 
-def bench_json(tmp_path, ms_by_name, n=1000, procs=1000, reps=3, paired=None):
+def bench_json(tmp_path, ms_by_name, n=1000, procs=1000, reps=3, paired=None, counters=None):
     """Benchmark JSON as collector_bench writes it. The Paired ratios default to
-    the ratios of the given times."""
+    the ratios of the given times; counters adds {name: {counter: value}}."""
     if paired is None:
         paired = {"plain_vs_floor": ms_by_name["CollectorPlain"] / ms_by_name["Floor"],
                   "held_vs_floor": ms_by_name["CollectorHeld"] / ms_by_name["Floor"]}
@@ -21,6 +21,7 @@ def bench_json(tmp_path, ms_by_name, n=1000, procs=1000, reps=3, paired=None):
                    "procs": procs}
             if name == "Paired":
                 row.update(paired)
+            row.update((counters or {}).get(name, {}))
             rows.append(row)
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"context": {}, "benchmarks": rows}))
@@ -114,3 +115,20 @@ def test_a_missing_benchmark_is_a_failure(tmp_path):
 def test_usage_without_a_file(tmp_path):
     r = subprocess.run([sys.executable, REPORT], capture_output=True, text=True)
     assert r.returncode == 2
+
+
+def test_held_mode_that_fell_back_to_plain_reads_is_a_miss(tmp_path):
+    times = {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 11, "CollectorHeld": 5.5,
+             "Psutil": 100, "Ps": 80}
+    held_all = {"held_fds": 10000, "fd_limit": 20000}
+    r = run(bench_json(tmp_path, times, n=10000, procs=10000,
+                       counters={"HeldFloor": held_all, "CollectorHeld": held_all}))
+    assert r.returncode == 0, r.stdout
+    assert "[ ok ] CollectorHeld stat fds held / processes at N=10000" in r.stdout
+    # Debian's default soft limit: 768 held, the rest read plain.
+    held_few = {"held_fds": 768, "fd_limit": 1024}
+    r = run(bench_json(tmp_path, times, n=10000, procs=10000,
+                       counters={"HeldFloor": held_few, "CollectorHeld": held_few}))
+    assert r.returncode == 1
+    assert "[MISS] CollectorHeld stat fds held / processes at N=10000" in r.stdout
+    assert "(fd limit 1024)" in r.stdout

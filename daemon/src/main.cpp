@@ -3,9 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "procmon/fd_limit.hpp"
 #include "snapshot_command.hpp"
 
 int main(int argc, char** argv) {
+  // Held mode keeps one fd per process: the default soft limit (1,024) would
+  // leave most of a busy host to the slower plain reads.
+  procmon::raise_fd_limit();
   CLI::App app{"procmond: a lean process-monitoring daemon"};
   app.require_subcommand(1);
 

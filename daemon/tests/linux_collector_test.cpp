@@ -6,12 +6,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "fake_proc.hpp"
 #include "forked_children.hpp"
+#include "procmon/fd_limit.hpp"
 
 namespace procmond {
 namespace {
@@ -24,6 +31,32 @@ const ProcessRecord* find(const Snapshot& s, pid_t pid) {
   for (const auto& p : s.processes)
     if (p.stat.pid == pid) return &p;
   return nullptr;
+}
+
+// Waits until a child has exited, without reaping it: a zombie from here on.
+void wait_until_zombie(pid_t pid) {
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) != 0)
+    ASSERT_EQ(errno, EINTR);
+}
+
+// Waits until an exec'd child shows its new argv: the kernel sets exe, then the
+// comm, then the argv, so from here on all three are the new program's.
+// A collector that sees the child earlier reports what it saw (our image, or
+// the new comm with no argv yet) and rereads only on a new comm and once for
+// an empty argv: a test of what a finished exec shows must not race the exec.
+void wait_until_exec_done(pid_t pid, const std::vector<std::string>& argv) {
+  std::string want;
+  for (const auto& a : argv) want.append(a).push_back('\0');
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string got;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    got.assign(std::istreambuf_iterator<char>(in), {});
+    if (got == want) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  FAIL() << "pid " << pid << " did not finish its exec in 10 s";
 }
 
 class CollectorModes : public ::testing::TestWithParam<StatMode> {
@@ -205,6 +238,62 @@ TEST(HeldMode, AutomaticBudgetLeavesAReserveBelowTheFdLimit) {
   EXPECT_EQ(c.held_fd_budget(), static_cast<std::size_t>(limit) - CollectorOptions::kFdReserve);
 }
 
+TEST(FdLimit, RaisesTheSoftLimitToTheHardOneAndSaysWhatItGot) {
+  pid_t child = ::fork();  // the limit is the process's: change it in a child
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    rlimit low{.rlim_cur = 64, .rlim_max = 128};
+    if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(10);
+    procmon::FdLimit got = procmon::raise_fd_limit();
+    if (got.before != 64 || got.soft != 128 || got.hard != 128) ::_exit(11);
+    rlimit now{};
+    if (::getrlimit(RLIMIT_NOFILE, &now) != 0 || now.rlim_cur != 128) ::_exit(12);
+    got = procmon::raise_fd_limit();  // at the hard limit already: nothing to do
+    if (got.before != 128 || got.soft != 128) ::_exit(13);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "check failed at step " << WEXITSTATUS(status);
+}
+
+// procmond raises its soft fd limit at start: with room for the /proc fd alone
+// it would open no stat file and list nothing.
+TEST(Procmond, RaisesItsSoftFdLimitAtStart) {
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  procmon::UniqueFd read_end(out[0]), write_end(out[1]);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(write_end.get(), STDOUT_FILENO);
+    ::close_range(3, ~0U, 0);  // fds 0 to 2 only: the limit then leaves fd 3
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = 4;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(126);
+    ::execl(PROCMOND_BIN, PROCMOND_BIN, "snapshot", "--json", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  write_end.reset();
+  std::string json;
+  char buf[65536];
+  for (long n; (n = ::read(read_end.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    json.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  auto doc = nlohmann::json::parse(json);
+  EXPECT_GT(doc.at("count").get<int>(), 0);
+  bool found_us = false;  // the snapshot saw its own parent
+  for (const auto& p : doc.at("processes")) found_us |= p.at("pid").get<int>() == ::getpid();
+  EXPECT_TRUE(found_us);
+}
+
 TEST(Collector, MissingProcRootThrows) {
   EXPECT_THROW(make_collector({.proc_root = "/nonexistent/proc"}), std::system_error);
 }
@@ -213,22 +302,17 @@ TEST(Collector, MissingProcRootThrows) {
 
 TEST_P(CollectorModes, SeesOurChildrenWithTheirCommandLines) {
   ForkedChildren children;
-  pid_t a = children.spawn_exec({"/bin/sleep", "3600.25"});
+  const std::vector<std::string> argv{"/bin/sleep", "3600.25"};
+  pid_t a = children.spawn_exec(argv);
   pid_t b = children.spawn_paused();
+  ASSERT_NO_FATAL_FAILURE(wait_until_exec_done(a, argv));
   auto collector = make_collector({.mode = GetParam()});
-  const ProcessRecord* pa = nullptr;
-  // An exec'd child may still show our own image for a moment after fork.
-  for (int i = 0; i < 200; ++i) {
-    pa = find(collector->collect(), a);
-    if (pa && pa->stat.comm.view() == "sleep") break;
-    ::usleep(5000);
-  }
   const Snapshot& s = collector->collect();
-  pa = find(s, a);
+  const ProcessRecord* pa = find(s, a);
   ASSERT_NE(pa, nullptr);
   EXPECT_EQ(pa->stat.ppid, ::getpid());
   EXPECT_EQ(pa->stat.comm.view(), "sleep");
-  EXPECT_EQ(pa->identity->cmdline, (std::vector<std::string>{"/bin/sleep", "3600.25"}));
+  EXPECT_EQ(pa->identity->cmdline, argv);
   EXPECT_EQ(pa->identity->exe, std::filesystem::canonical("/bin/sleep").string());
   EXPECT_EQ(pa->identity->uid, ::getuid());
   const ProcessRecord* pb = find(s, b);
@@ -240,13 +324,11 @@ TEST_P(CollectorModes, SeesOurChildrenWithTheirCommandLines) {
 TEST_P(CollectorModes, AZombieIsReportedWithoutCmdline) {
   ForkedChildren children;
   pid_t z = children.spawn_zombie();
+  // First sight must be the zombie: a collector that saw the child alive
+  // rightly keeps the cmdline and exe it read then.
+  ASSERT_NO_FATAL_FAILURE(wait_until_zombie(z));
   auto collector = make_collector({.mode = GetParam()});
-  const ProcessRecord* p = nullptr;
-  for (int i = 0; i < 200; ++i) {  // until the child has exited
-    p = find(collector->collect(), z);
-    if (p && p->stat.state == 'Z') break;
-    ::usleep(5000);
-  }
+  const ProcessRecord* p = find(collector->collect(), z);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->stat.state, 'Z');
   EXPECT_TRUE(p->identity->cmdline.empty());
@@ -286,18 +368,15 @@ TEST_P(CollectorModes, ARealReusedPidIsANewProcess) {
     children.reap(old_pid);
     ::usleep(20000);  // start_time has 10 ms ticks: make the new one differ
     std::ofstream("/proc/sys/kernel/ns_last_pid") << old_pid - 1;
-    pid_t new_pid = children.spawn_exec({"/bin/sleep", "3600.5"});
+    const std::vector<std::string> argv{"/bin/sleep", "3600.5"};
+    pid_t new_pid = children.spawn_exec(argv);
     if (new_pid != old_pid) continue;  // another process took it first; try again
-    const ProcessRecord* rec = nullptr;
-    for (int i = 0; i < 200; ++i) {
-      rec = find(collector->collect(), new_pid);
-      if (rec && !rec->identity->cmdline.empty() && rec->identity->cmdline[0] == "/bin/sleep")
-        break;
-      ::usleep(5000);
-    }
+    // Seen before its exec ends, the new child would show our argv, then none.
+    ASSERT_NO_FATAL_FAILURE(wait_until_exec_done(new_pid, argv));
+    const ProcessRecord* rec = find(collector->collect(), new_pid);
     ASSERT_NE(rec, nullptr);
     EXPECT_GT(rec->identity->start_time, old_start);
-    EXPECT_EQ(rec->identity->cmdline, (std::vector<std::string>{"/bin/sleep", "3600.5"}));
+    EXPECT_EQ(rec->identity->cmdline, argv);
     return;
   }
   GTEST_SKIP() << "could not get the same pid back in 20 attempts (a busy machine)";
