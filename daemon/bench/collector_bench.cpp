@@ -39,6 +39,7 @@
 
 #include "collector.hpp"
 #include "forked_children.hpp"
+#include "procfs/system.hpp"
 #include "procmon/fd_limit.hpp"
 #include "procmon/unique_fd.hpp"
 #include "tool_probe_client.hpp"
@@ -171,13 +172,10 @@ class HeldStatFloor {
 
 // Kernel memory that cannot be reclaimed, where held fds' slab objects go.
 long slab_unreclaimable_kib() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  long value;
-  std::string unit;
-  while (meminfo >> key >> value >> unit)
-    if (key == "SUnreclaim:") return value;
-  return -1;
+  std::ifstream in("/proc/meminfo");
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  auto meminfo = procfs::parse_meminfo(text);
+  return meminfo ? static_cast<long>(meminfo->slab_unreclaimable_bytes / 1024) : -1;
 }
 
 void report_procs(benchmark::State& state, double procs) {

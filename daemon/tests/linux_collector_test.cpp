@@ -18,6 +18,8 @@
 
 #include "fake_proc.hpp"
 #include "forked_children.hpp"
+#include "procfs/cmdline.hpp"
+#include "procfs/read.hpp"
 #include "procmon/fd_limit.hpp"
 
 namespace procmond {
@@ -46,14 +48,13 @@ void wait_until_zombie(pid_t pid) {
 // the new comm with no argv yet) and rereads only on a new comm and once for
 // an empty argv: a test of what a finished exec shows must not race the exec.
 void wait_until_exec_done(pid_t pid, const std::vector<std::string>& argv) {
-  std::string want;
-  for (const auto& a : argv) want.append(a).push_back('\0');
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  std::string got;
+  const procmon::UniqueFd proc = procfs::open_proc_root();
+  std::string text;
   while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    got.assign(std::istreambuf_iterator<char>(in), {});
-    if (got == want) return;
+    auto read =
+        procfs::read_capped_at(proc.get(), procfs::PidPath(pid, "cmdline").c_str(), 1 << 20, text);
+    if (read && procfs::parse_cmdline(text) == argv) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   FAIL() << "pid " << pid << " did not finish its exec in 10 s";
