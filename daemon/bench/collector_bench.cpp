@@ -28,7 +28,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -39,6 +38,7 @@
 
 #include "collector.hpp"
 #include "forked_children.hpp"
+#include "procfs/read.hpp"
 #include "procfs/system.hpp"
 #include "procmon/fd_limit.hpp"
 #include "procmon/unique_fd.hpp"
@@ -126,16 +126,6 @@ std::size_t read_every_stat_floor() {
   return read;
 }
 
-// The most stat fds the collector holds: the soft RLIMIT_NOFILE less its reserve.
-std::size_t held_fd_budget() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
-  if (lim.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
-  return lim.rlim_cur > procmond::CollectorOptions::kFdReserve
-             ? lim.rlim_cur - procmond::CollectorOptions::kFdReserve
-             : 0;
-}
-
 // The floor of held mode under the collector's fd budget: list /proc (the
 // collector must, to see new processes), pread each stat fd it may hold, and
 // open/read/close the stat of each process past the budget, as the collector
@@ -143,7 +133,7 @@ std::size_t held_fd_budget() {
 class HeldStatFloor {
  public:
   HeldStatFloor() {
-    const std::size_t budget = held_fd_budget();
+    const std::size_t budget = procmond::automatic_held_fd_budget();
     proc().for_each_pid([&](std::string_view name) {
       StatPath path(name);
       if (held_.size() < budget)
@@ -172,9 +162,8 @@ class HeldStatFloor {
 
 // Kernel memory that cannot be reclaimed, where held fds' slab objects go.
 long slab_unreclaimable_kib() {
-  std::ifstream in("/proc/meminfo");
-  const std::string text{std::istreambuf_iterator<char>(in), {}};
-  auto meminfo = procfs::parse_meminfo(text);
+  auto text = procfs::read_path("/proc/meminfo");
+  auto meminfo = text ? procfs::parse_meminfo(*text) : std::nullopt;
   return meminfo ? static_cast<long>(meminfo->slab_unreclaimable_bytes / 1024) : -1;
 }
 
@@ -363,7 +352,8 @@ int main(int argc, char** argv) {
   // plain under Debian's default soft limit of 1,024, and says nothing.
   procmon::FdLimit fds = procmon::raise_fd_limit();
   std::cerr << "collector_bench: RLIMIT_NOFILE soft limit " << fds.before << " -> " << fds.soft
-            << " (hard " << fds.hard << "): held mode holds up to " << held_fd_budget()
+            << " (hard " << fds.hard << "): held mode holds up to "
+            << procmond::automatic_held_fd_budget()
             << " stat fds; held_fds says how many it held\n";
 
   // Grouped by N so that the children are spawned once per set.

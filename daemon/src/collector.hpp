@@ -38,6 +38,10 @@ class Collector {
   virtual const Snapshot& collect() = 0;
 };
 
+// The most stat fds held mode keeps when max_held_fds is 0: RLIMIT_NOFILE's
+// soft limit less kFdReserve (0 when the limit cannot be read).
+std::size_t automatic_held_fd_budget();
+
 // Throws std::system_error when the proc root cannot be opened.
 std::unique_ptr<Collector> make_collector(const CollectorOptions& options = {});
 

@@ -13,23 +13,21 @@
 #include "procfs/status.hpp"
 
 namespace procmond {
-namespace {
 
-std::size_t automatic_fd_budget() {
+std::size_t automatic_held_fd_budget() {
   rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 0;
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
   return lim.rlim_cur > CollectorOptions::kFdReserve ? lim.rlim_cur - CollectorOptions::kFdReserve
                                                      : 0;
 }
-
-}  // namespace
 
 LinuxCollector::LinuxCollector(const CollectorOptions& options)
     : options_(options),
       proc_fd_(procfs::open_proc_root(options.proc_root)),
       pids_(proc_fd_.get()) {
   if (options_.mode == StatMode::kHeld)
-    held_budget_ = options_.max_held_fds ? options_.max_held_fds : automatic_fd_budget();
+    held_budget_ = options_.max_held_fds ? options_.max_held_fds : automatic_held_fd_budget();
   if (long ps = ::sysconf(_SC_PAGESIZE); ps > 0) page_size_ = static_cast<std::uint64_t>(ps);
 }
 
@@ -113,12 +111,14 @@ void LinuxCollector::read_identity(std::string_view name, std::uint64_t start_ti
   // Read /proc/PID/cmdline, capped: a process chooses its length
   auto truncated = procfs::read_capped_at(proc_fd_.get(), procfs::PidPath(name, "cmdline").c_str(),
                                           options_.max_cmdline_bytes, cmdline_scratch_);
+  if (!truncated) count_identity_error();
   out.cmdline = truncated ? procfs::parse_cmdline(cmdline_scratch_) : std::vector<std::string>{};
   out.cmdline_truncated = truncated.value_or(false);
 
   // Read /proc/PID/status for the real uid
   auto text = procfs::read_at(proc_fd_.get(), procfs::PidPath(name, "status").c_str(), buf_);
   procfs::StatusFields status;
+  if (!text) count_identity_error();
   if (text && !procfs::parse_status(*text, status)) ++snapshot_.stats.parse_errors;
   out.uid = status.uid.value_or(static_cast<uid_t>(-1));
 
@@ -127,6 +127,11 @@ void LinuxCollector::read_identity(std::string_view name, std::uint64_t start_ti
   long len = ::readlinkat(proc_fd_.get(), procfs::PidPath(name, "exe").c_str(), target.data(),
                           target.size());
   out.exe.assign(target.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
+}
+
+// ENOENT or ESRCH: the process exited meanwhile, nothing to report.
+void LinuxCollector::count_identity_error() {
+  if (errno != ENOENT && errno != ESRCH) ++snapshot_.stats.identity_errors;
 }
 
 // Mark and sweep: an entry not seen this cycle belongs to an exited process.

@@ -37,6 +37,7 @@ class LinuxCollector final : public Collector {
   void read_process(pid_t pid, std::string_view name);
   bool read_held(CacheEntry& entry, StatFields& out);
   void read_identity(std::string_view name, std::uint64_t start_time, ProcessIdentity& out);
+  void count_identity_error();
   void sweep();
 
   CollectorOptions options_;

@@ -42,7 +42,10 @@ struct CycleStats {
   std::uint32_t read_errors = 0;   // stat not readable for another reason (EMFILE...)
   std::uint32_t first_sight = 0;   // identities read this cycle (new pid, reused pid, exec)
   std::uint32_t held_fds = 0;      // stat fds kept open after this cycle
-  std::uint32_t parse_errors = 0;  // stat read but malformed
+  std::uint32_t parse_errors = 0;  // stat, or status on first sight, read but malformed
+  // cmdline or status not readable on first sight for a reason other than an
+  // exit (the process is kept, its cmdline empty or its uid unknown)
+  std::uint32_t identity_errors = 0;
 };
 
 struct Snapshot {

@@ -23,10 +23,12 @@ int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& ou
     return kExitProcUnreadable;
   }
   const Snapshot& snapshot = *taken;
-  if (const CycleStats& st = snapshot.stats; st.read_errors || st.parse_errors) {
+  if (const CycleStats& st = snapshot.stats;
+      st.read_errors || st.parse_errors || st.identity_errors) {
     err << "procmond snapshot: " << st.read_errors << " of " << st.listed
         << " processes could not be read and are left out; " << st.parse_errors
-        << " files were malformed (the process left out, or its uid unknown)\n";
+        << " files were malformed (the process left out, or its uid unknown); "
+        << st.identity_errors << " command lines or uids could not be read\n";
   }
   try {
     if (options.json) {

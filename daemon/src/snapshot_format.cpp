@@ -70,12 +70,15 @@ nlohmann::json snapshot_to_json(const Snapshot& snapshot) {
     });
   }
   const CycleStats& st = snapshot.stats;
-  return {
-      {"count", snapshot.processes.size()},
-      {"listed", st.listed},
-      // What could not be read: the figures above leave these processes out.
-      {"errors", {{"vanished", st.vanished}, {"read", st.read_errors}, {"parse", st.parse_errors}}},
-      {"processes", std::move(processes)}};
+  return {{"count", snapshot.processes.size()},
+          {"listed", st.listed},
+          // What could not be read: the figures above leave these processes out.
+          {"errors",
+           {{"vanished", st.vanished},
+            {"read", st.read_errors},
+            {"parse", st.parse_errors},
+            {"identity", st.identity_errors}}},
+          {"processes", std::move(processes)}};
 }
 
 void write_snapshot_table(const Snapshot& snapshot, std::ostream& out) {

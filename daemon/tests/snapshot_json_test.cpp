@@ -92,7 +92,7 @@ TEST(SnapshotJson, SaysWhatItCouldNotReadAndCapsEachCmdline) {
   ASSERT_EQ(code, 0);
   // The errors are there for a program to read, whatever their count now.
   ASSERT_TRUE(doc["errors"].is_object());
-  for (const char* kind : {"vanished", "read", "parse"})
+  for (const char* kind : {"vanished", "read", "parse", "identity"})
     EXPECT_TRUE(doc["errors"][kind].is_number_unsigned()) << kind;
   EXPECT_GE(doc["listed"].get<std::size_t>(), doc["count"].get<std::size_t>());
   const nlohmann::json* rec = nullptr;

@@ -7,6 +7,8 @@ import platform
 import re
 from pathlib import Path
 
+import psutil
+
 
 def _cpu_model():
     try:
@@ -19,11 +21,7 @@ def _cpu_model():
 
 
 def _memory_bytes():
-    try:
-        m = re.search(r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
-        return int(m.group(1)) * 1024 if m else 0
-    except OSError:
-        return 0
+    return psutil.virtual_memory().total
 
 
 def _governor():

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "procfs/pid_directory.hpp"
@@ -31,8 +32,8 @@ class DescendantFinder {
   // every thread's file read. False if pid could not be read.
   bool add_children(pid_t pid, std::uint32_t threads, std::vector<pid_t>& out);
 
-  // Children files that did not parse (their pids are left out).
-  std::uint64_t malformed() const { return malformed_; }
+  // Children files that did not parse since the last call (their pids are left out).
+  std::uint32_t take_malformed() { return std::exchange(malformed_, 0); }
 
  private:
   bool read_children_file(const procfs::PidPath& path, std::vector<pid_t>& out);
@@ -40,7 +41,7 @@ class DescendantFinder {
   int proc_fd_;
   procfs::PidDirectory tasks_;  // retargeted at each process's task/ dir
   std::vector<char> buf_;       // one children file; grows for a wide tree
-  std::uint64_t malformed_ = 0;
+  std::uint32_t malformed_ = 0;
 };
 
 }  // namespace perfkit

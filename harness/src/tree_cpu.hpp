@@ -13,7 +13,10 @@
 // A member reaped by a parent in the tree shows up once more in that
 // parent's reaped CPU, with everything it had when last seen: that much is
 // taken off the parent's growth, so it is not counted twice. A child born and
-// reaped between two walks counts once, through its parent.
+// reaped between two walks counts once, through its parent. A member missing
+// from one walk and back in a later one (a children file read while a sibling
+// exited can skip an entry) grows from what it had, not from zero: members
+// that left are remembered for a few walks.
 
 #include <sys/types.h>
 
@@ -52,6 +55,14 @@ class TreeCpu {
   static Key key(pid_t pid, std::uint64_t start) { return {pid, start}; }
 
   std::unordered_map<Key, MemberCpu, KeyHash> previous_, current_;
+  // Members that left, with the walk they left in, kept kRememberWalks walks.
+  struct Departed {
+    MemberCpu last;
+    std::uint64_t walk;
+  };
+  static constexpr std::uint64_t kRememberWalks = 3;
+  std::unordered_map<Key, Departed, KeyHash> departed_;
+  std::uint64_t walk_ = 0;
   // CPU of members that left, by their parent, not yet found in its reaped CPU.
   using Credits = std::unordered_map<pid_t, std::uint64_t>;
   static std::uint64_t take(Credits& credits, pid_t parent, std::uint64_t amount);

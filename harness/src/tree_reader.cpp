@@ -57,6 +57,7 @@ std::optional<std::string_view> TreeReader::read_file(pid_t pid, const char* fil
 
 bool TreeReader::read(TreeReading& out) {
   out = TreeReading{};
+  finder_.take_malformed();  // a walk the root's exit cut short left some behind
   members_.assign(1, root_);
   cpu_.begin_walk();
   // One pass, breadth first: each member is read, then its children are
@@ -74,6 +75,7 @@ bool TreeReader::read(TreeReading& out) {
     }
     if (children_ && !finder_.add_children(pid, threads, members_) && i == 0) return false;
   }
+  out.malformed += finder_.take_malformed();
   out.cpu_ns = cpu_.end_walk();
   return true;
 }

@@ -9,9 +9,9 @@
 // smaps_rollup walks the page tables (39-70 µs a process here), which is
 // why the tree is read at its own, lower rate.
 //
-// CPU (tree_cpu.hpp): what the tree burned since the reader was made, summed
-// from each member's growth between two reads, so a member that leaves the
-// tree takes none of what was counted with it.
+// CPU (tree_cpu.hpp): what the members had at the first read, then each
+// member's growth between two reads, so a member that leaves the tree takes
+// none of what was counted with it.
 
 #include <sys/types.h>
 
@@ -31,11 +31,12 @@ namespace perfkit {
 struct TreeReading {
   std::uint32_t procs = 0;          // live processes read (root + descendants)
   std::uint32_t denied = 0;         // members whose memory may not be read (not in the sums)
-  std::uint32_t malformed = 0;      // members whose files did not parse (not in the sums)
+  std::uint32_t malformed = 0;      // files that did not parse (those members not in the sums)
   std::uint64_t rss_sum_bytes = 0;  // over-counts shared pages; for comparison only
   std::uint64_t pss_bytes = 0;      // 0 unless pss
   std::uint64_t uss_bytes = 0;      // 0 unless pss
-  std::uint64_t cpu_ns = 0;         // cumulative since the reader was made; never falls
+  std::uint64_t cpu_ns = 0;         // cumulative: all members had at the first read, plus
+                                    // what they grew since; never falls
 };
 
 class TreeReader {

@@ -29,12 +29,12 @@ GridResult TreeSampler::run(GridControl& stop) {
   TreeReading reading;
   return run_on_grid(options_.hz, stop, [&](std::int64_t, double t) {
     if (series_.t.size() == series_.t.capacity()) {
-      truncated_ = true;
+      truncated_.store(true);
       return false;
     }
     const std::int64_t before = monotonic_ns();
     if (!reader_.read(reading)) {
-      exit_t_ = t;
+      exit_t_.store(t);
       return false;
     }
     series_.walk_ns.push_back(static_cast<std::uint64_t>(monotonic_ns() - before));

@@ -4,6 +4,7 @@
 // 0.1 s for 1,000 processes with PSS) that it would make the fast sampler miss its
 // deadlines if it ran there.
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -41,9 +42,10 @@ class TreeSampler {
   // Valid to read once stop() has returned.
   const TreeSeries& series() const { return series_; }
   std::uint64_t missed() const { return grid_.missed(); }
-  bool exited() const { return exit_t_ >= 0; }
-  double exit_t() const { return exit_t_; }
-  bool truncated() const { return truncated_; }
+  // These may be read at any time, while the sampling thread writes them.
+  bool exited() const { return exit_t_.load() >= 0; }
+  double exit_t() const { return exit_t_.load(); }
+  bool truncated() const { return truncated_.load(); }
   double duration_s() const { return grid_.result().duration_s; }
   double self_cpu_s() const { return grid_.result().cpu_s; }  // the sampling thread's own CPU
 
@@ -53,8 +55,8 @@ class TreeSampler {
   TreeOptions options_;
   TreeReader reader_;
   TreeSeries series_;
-  double exit_t_ = -1;
-  bool truncated_ = false;
+  std::atomic<double> exit_t_{-1};
+  std::atomic<bool> truncated_{false};
   GridThread grid_;  // last: joined before the members it writes are destroyed
 };
 

@@ -28,20 +28,31 @@ def python_child(spawn, code):
 
 
 def test_a_child_that_touches_200_mb_peaks_at_least_that(spawn):
-    child = python_child(spawn, """
+    # The child holds the block from "go" to "free", both sent once the
+    # sampler runs, so no start-up delay of ours can miss the window.
+    child = spawn([PY, "-c", textwrap.dedent("""
+        import sys, time
         print("ready", flush=True)
-        import time
+        sys.stdin.readline()
         block = bytearray(200 << 20)   # zeroed, so every page is touched
-        time.sleep(0.5)
+        print("held", flush=True)
+        sys.stdin.readline()
         del block
         print("freed", flush=True)
         time.sleep(3600)
-    """)
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
     with perfkit.Sampler(child.pid, hz=100) as s:
-        assert child.stdout.readline().strip() == "freed"  # sampled all the while it held it
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "held"
+        time.sleep(0.5)  # about 50 samples while it holds the block
+        child.stdin.write("free\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "freed"
     summary = s.summary()
-    # The samples on their own (at 100 Hz, 50 of them fall in the half second
-    # held), then the summary's peak, which also takes in the kernel's VmHWM.
+    # The samples on their own, then the summary's peak, which also takes in
+    # the kernel's VmHWM.
     assert s.series()["rss_bytes"].max() >= 200 << 20
     assert summary["peak_rss_bytes"] >= 200 << 20
     assert summary["hwm_bytes"] >= 200 << 20

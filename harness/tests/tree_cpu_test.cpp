@@ -78,6 +78,22 @@ TEST(TreeCpu, AReusedPidIsANewMember) {
             6 * kS + kS / 10);
 }
 
+TEST(TreeCpu, AMemberMissingFromOneWalkIsNotCountedAgainWhenItIsBack) {
+  TreeCpu cpu;
+  walk(cpu, {{.pid = 10, .start_time = 1, .own_ns = 1 * kS},
+             {.pid = 11, .start_time = 2, .ppid = 10, .own_ns = 5 * kS}});
+  // A walk that missed 11 (its parent's children file skipped it).
+  EXPECT_EQ(walk(cpu, {{.pid = 10, .start_time = 1, .own_ns = 1 * kS}}), 6 * kS);
+  // Back, having burned 0.1 s more: only that is new.
+  EXPECT_EQ(walk(cpu, {{.pid = 10, .start_time = 1, .own_ns = 1 * kS},
+                       {.pid = 11, .start_time = 2, .ppid = 10, .own_ns = 5 * kS + kS / 10}}),
+            6 * kS + kS / 10);
+  // And its parent reaping another child later counts that child in full.
+  EXPECT_EQ(walk(cpu, {{.pid = 10, .start_time = 1, .own_ns = 1 * kS, .reaped_ns = 2 * kS},
+                       {.pid = 11, .start_time = 2, .ppid = 10, .own_ns = 5 * kS + kS / 10}}),
+            8 * kS + kS / 10);
+}
+
 TEST(TreeCpu, NeverFalls) {
   TreeCpu cpu;
   walk(cpu, {{.pid = 10, .start_time = 1, .own_ns = 3 * kS}});

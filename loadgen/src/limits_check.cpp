@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -22,10 +20,10 @@
 namespace loadgen {
 namespace {
 
-// A whole small file (/proc/sys values, meminfo, loadavg); "" when unreadable.
+// A whole file (/proc/sys values, meminfo, loadavg); "" when unreadable,
+// which no parser below accepts.
 std::string slurp(const char* path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
+  return procfs::read_path(path).value_or("");
 }
 
 // A value that cannot be read is an error (check_limits refuses), never a 0
@@ -46,7 +44,7 @@ std::uint64_t read_number(const char* path) {
 std::uint64_t tasks_of_uid(uid_t uid) {
   std::uint64_t n = 0;
   procmon::UniqueFd proc = procfs::open_at(AT_FDCWD, "/proc", O_DIRECTORY);
-  if (!proc) return 0;
+  if (!proc) throw std::runtime_error("cannot list /proc");
   procfs::PidDirectory pids(proc.get());
   procfs::SmallFileBuffer buf;
   procfs::StatusFields status;
@@ -144,7 +142,7 @@ std::vector<std::string> check_limits(const std::function<SystemLimits()>& read,
   try {
     limits = read();
   } catch (const std::exception& e) {
-    // A value that does not parse (std::stoull) is a refusal, not a crash.
+    // A value that cannot be read or parsed is a refusal, not a crash.
     return {std::string("the system's limits could not be read (") + e.what() +
             "), so nothing is spawned"};
   }

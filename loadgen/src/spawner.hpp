@@ -81,6 +81,10 @@ class ZygoteSpawner final : public Spawner {
   SpawnResult spawn() override;
   void spawn_many(std::size_t n, const OnChild& on_child) override;
   void shutdown() override;
+  // The zygote itself reaped (it died): its pid may soon be another process's.
+  void reaped(pid_t pid) override {
+    if (pid == zygote_) zygote_ = -1;
+  }
 
  private:
   procmon::UniqueFd socket_;

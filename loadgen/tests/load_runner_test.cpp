@@ -244,12 +244,14 @@ TEST(RunLoad, AStopForADeadChildDoesNotKillTheNewChildWithItsPid) {
         const std::string last = std::to_string(kA - 1);
         if (fd < 0 || ::write(fd, last.data(), last.size()) < 0) verdict = "skip: ns_last_pid";
         if (fd >= 0) ::close(fd);
-      } else if (killed && p.elapsed_s >= 1.1 && p.elapsed_s < 1.45 && verdict == "never looked") {
+      } else if (killed && p.elapsed_s >= 1.1 && p.elapsed_s < 1.5 && verdict == "never looked") {
         verdict = ::kill(kA, 0) == 0 ? "alive" : "killed in the dead child's place";
       }
     });
     if (verdict.starts_with("skip")) return verdict;
     if (!killed) return std::string("skip: the run was too slow to kill A in time");
+    // A stall of the machine past the window between A's stop and C's own.
+    if (verdict == "never looked") return std::string("skip: no progress call in [1.1, 1.5) s");
     return verdict + " died_early=" + std::to_string(s.died_early);
   });
   if (said.starts_with("skip")) GTEST_SKIP() << said;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
@@ -74,21 +75,37 @@ std::optional<bool> read_capped_at(int dir_fd, const char* path, std::size_t cap
   out.clear();
   procmon::UniqueFd fd = open_at(dir_fd, path);
   if (!fd) return std::nullopt;
-  // One byte past the cap tells a file of exactly `cap` bytes from a longer one.
-  out.resize(cap + 1);
+  // One byte past the cap tells a file of exactly `cap` bytes from a longer
+  // one. The buffer grows with what is read, not to the cap at once: most
+  // command lines are short and a large cap would be zeroed for each.
+  const std::size_t want = cap + 1;
   std::size_t used = 0;
-  while (used < out.size()) {
+  out.resize(std::min(want, std::max<std::size_t>(out.capacity(), 4096)));
+  while (true) {
     const ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
     if (n < 0) {
       out.clear();
       return std::nullopt;
     }
-    if (n == 0) break;
     used += static_cast<std::size_t>(n);
+    if (n == 0 || used == want) break;
+    if (used == out.size()) out.resize(std::min(want, out.size() * 2));
   }
   const bool truncated = used > cap;
   out.resize(truncated ? cap : used);
   return truncated;
+}
+
+std::optional<std::string> read_path(const char* path) {
+  procmon::UniqueFd fd = open_at(AT_FDCWD, path);
+  if (!fd) return std::nullopt;
+  std::string out;
+  std::array<char, 4096> chunk;
+  ssize_t n;
+  while ((n = ::read(fd.get(), chunk.data(), chunk.size())) > 0)
+    out.append(chunk.data(), static_cast<std::size_t>(n));
+  if (n < 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace procfs

@@ -85,6 +85,15 @@ TEST_F(FakeDir, PidDirectoryListsOnlyNumericEntries) {
   EXPECT_EQ(seen, (std::vector<int>{1, 22, 333}));
 }
 
+TEST_F(FakeDir, ReadPathGivesAWholeFileOfAnyLength) {
+  write("meminfo", std::string(20'000, 'm'));
+  auto text = read_path((root_ / "meminfo").c_str());
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->size(), 20'000u);
+  EXPECT_FALSE(read_path((root_ / "absent").c_str()));
+  EXPECT_EQ(errno, ENOENT);
+}
+
 TEST(PidPath, BuildsRelativePathsAndNeverOverflows) {
   EXPECT_STREQ(PidPath(42, "stat").c_str(), "42/stat");
   EXPECT_STREQ(PidPath("42", "cmdline").c_str(), "42/cmdline");

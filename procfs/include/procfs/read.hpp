@@ -58,4 +58,8 @@ std::optional<std::string_view> pread_whole(int fd, std::span<char> buf);
 // than `cap` bytes (the text is then cut at `cap`), or nullopt with errno.
 std::optional<bool> read_capped_at(int dir_fd, const char* path, std::size_t cap, std::string& out);
 
+// A whole file by path, of any length (/proc/meminfo, /proc/sys values), for
+// what is read once; nullopt with errno when it cannot be read.
+std::optional<std::string> read_path(const char* path);
+
 }  // namespace procfs
