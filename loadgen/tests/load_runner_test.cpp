@@ -141,7 +141,9 @@ class ShortTree : public ::testing::TestWithParam<SpawnPath> {};
 
 TEST_P(ShortTree, IsReportedWithTheNodesMadeAndWhy) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run as a uid with nothing else running";
-  constexpr uid_t kIdle = 54'321;  // no process of this uid exists
+  // A uid no process has: one of its own per test process and parameter, as
+  // ctest -j runs the parameters side by side and RLIMIT_NPROC counts the uid's.
+  const auto kIdle = static_cast<uid_t>(100'000 + ::getpid() * 4 + static_cast<int>(GetParam()));
   const bool zygote = GetParam() == SpawnPath::kZygote;
   int out[2];
   ASSERT_EQ(::pipe(out), 0);
@@ -172,7 +174,8 @@ TEST_P(ShortTree, IsReportedWithTheNodesMadeAndWhy) {
   int status;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "could not become uid 54321 or reach the helper";
+  if (WEXITSTATUS(status) == 77)
+    GTEST_SKIP() << "could not become uid " << kIdle << " or reach the helper";
   ASSERT_EQ(WEXITSTATUS(status), 0);
   const auto s = nlohmann::json::parse(json);
   EXPECT_EQ(s["spawned"], 2);

@@ -23,4 +23,22 @@ std::string_view first_word(std::string_view value) {
   return value.substr(0, value.find_first_of(" \t"));
 }
 
+std::optional<std::uint64_t> parse_first_u64(std::string_view value) {
+  return parse_u64(first_word(value));
+}
+
+bool read_fields(std::string_view text, std::span<const FieldSpec> specs) {
+  for (const FieldSpec& spec : specs) spec.out->reset();
+  bool ok = true;
+  for_each_field(text, [&](std::string_view key, std::string_view value) {
+    for (const FieldSpec& spec : specs) {
+      if (key != spec.key) continue;
+      ok = !spec.out->has_value() && (*spec.out = spec.parse(value)).has_value();
+      break;
+    }
+    return ok;
+  });
+  return ok;
+}
+
 }  // namespace procfs

@@ -1,20 +1,13 @@
 #include "procfs/stat.hpp"
 
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 
+#include "procfs/fields.hpp"
+
 namespace procfs {
 namespace {
-
-template <typename T>
-bool to_number(std::string_view s, T& out) {
-  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && ptr == s.data() + s.size();
-}
 
 // The longest comm the kernel prints in stat (kernel threads' full names).
 constexpr std::size_t kMaxComm = 64;
@@ -54,7 +47,9 @@ bool narrow(std::uint64_t v, T& out) {
 bool parse_stat(std::string_view text, StatFields& out) {
   // Field 1: pid, up to " (".
   std::size_t open = text.find(" (");
-  if (open == std::string_view::npos || !to_number(text.substr(0, open), out.pid)) return false;
+  if (open == std::string_view::npos) return false;
+  auto pid = parse_u64(text.substr(0, open));
+  if (!pid || !narrow(*pid, out.pid)) return false;
   // Field 2: comm, up to the LAST ')'. Only numbers follow the comm, so that
   // ')' lies within kMaxComm of the '(' unless some ')' lies past that window:
   // a quick forward memchr spares the byte-by-byte rfind over a 300-byte line.

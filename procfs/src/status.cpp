@@ -7,11 +7,12 @@
 namespace procfs {
 namespace {
 
-// Sets `field` once from `parsed`; false on a repeat or a value that did not parse.
+// A field read as 64 bits into a narrower one; false when it does not fit.
 template <typename T>
-bool set_once(std::optional<T>& field, std::optional<std::uint64_t> parsed) {
-  if (field || !parsed || *parsed > std::numeric_limits<T>::max()) return false;
-  field = static_cast<T>(*parsed);
+bool narrow(const std::optional<std::uint64_t>& value, std::optional<T>& out) {
+  if (!value) return true;
+  if (*value > std::numeric_limits<T>::max()) return false;
+  out = static_cast<T>(*value);
   return true;
 }
 
@@ -19,23 +20,16 @@ bool set_once(std::optional<T>& field, std::optional<std::uint64_t> parsed) {
 
 bool parse_status(std::string_view text, StatusFields& out) {
   out = StatusFields{};
-  bool ok = true;
-  for_each_field(text, [&](std::string_view key, std::string_view value) {
-    if (key == "Uid")
-      ok = set_once(out.uid, parse_u64(first_word(value)));
-    else if (key == "Threads")
-      ok = set_once(out.threads, parse_u64(value));
-    else if (key == "VmRSS")
-      ok = set_once(out.vm_rss_bytes, parse_kib(value));
-    else if (key == "VmHWM")
-      ok = set_once(out.vm_hwm_bytes, parse_kib(value));
-    else if (key == "voluntary_ctxt_switches")
-      ok = set_once(out.voluntary_switches, parse_u64(value));
-    else if (key == "nonvoluntary_ctxt_switches")
-      ok = set_once(out.involuntary_switches, parse_u64(value));
-    return ok;
-  });
-  return ok;
+  std::optional<std::uint64_t> uid, threads;
+  const FieldSpec specs[] = {
+      {"Uid", parse_first_u64, &uid},
+      {"Threads", parse_u64, &threads},
+      {"VmRSS", parse_kib, &out.vm_rss_bytes},
+      {"VmHWM", parse_kib, &out.vm_hwm_bytes},
+      {"voluntary_ctxt_switches", parse_u64, &out.voluntary_switches},
+      {"nonvoluntary_ctxt_switches", parse_u64, &out.involuntary_switches},
+  };
+  return read_fields(text, specs) && narrow(uid, out.uid) && narrow(threads, out.threads);
 }
 
 }  // namespace procfs

@@ -6,17 +6,10 @@ namespace procfs {
 
 std::optional<MemInfo> parse_meminfo(std::string_view text) {
   std::optional<std::uint64_t> total, available, sunreclaim;
-  bool ok = true;
-  for_each_field(text, [&](std::string_view key, std::string_view value) {
-    std::optional<std::uint64_t>* field = key == "MemTotal"       ? &total
-                                          : key == "MemAvailable" ? &available
-                                          : key == "SUnreclaim"   ? &sunreclaim
-                                                                  : nullptr;
-    if (field == nullptr) return true;
-    ok = !field->has_value() && (*field = parse_kib(value)).has_value();
-    return ok;
-  });
-  if (!ok || !total || !available || !sunreclaim) return std::nullopt;
+  const FieldSpec specs[] = {{"MemTotal", parse_kib, &total},
+                             {"MemAvailable", parse_kib, &available},
+                             {"SUnreclaim", parse_kib, &sunreclaim}};
+  if (!read_fields(text, specs) || !total || !available || !sunreclaim) return std::nullopt;
   return MemInfo{.total_bytes = *total,
                  .available_bytes = *available,
                  .slab_unreclaimable_bytes = *sunreclaim};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace procfs {
@@ -28,6 +29,17 @@ void for_each_field(std::string_view text, Fn&& fn) {
   }
 }
 
+// One field to read: its key, how its value parses, and where it goes.
+struct FieldSpec {
+  std::string_view key;
+  std::optional<std::uint64_t> (*parse)(std::string_view value);
+  std::optional<std::uint64_t>* out;
+};
+
+// Reads each spec's field into *out. False when a wanted key appears twice or
+// its value does not parse; a key that is absent leaves *out empty.
+bool read_fields(std::string_view text, std::span<const FieldSpec> specs);
+
 // A whole unsigned decimal number, nothing before or after it.
 std::optional<std::uint64_t> parse_u64(std::string_view digits);
 
@@ -36,5 +48,8 @@ std::optional<std::uint64_t> parse_kib(std::string_view value);
 
 // The first whitespace-separated word of a value ("1000\t1000\t..." -> "1000").
 std::string_view first_word(std::string_view value);
+
+// parse_u64 of the first word: status's "Uid:\t1000\t1000\t1000\t1000".
+std::optional<std::uint64_t> parse_first_u64(std::string_view value);
 
 }  // namespace procfs
