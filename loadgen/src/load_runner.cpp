@@ -15,11 +15,10 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "enum_names.hpp"
-#include "histogram.hpp"
 #include "monotonic.hpp"
 #include "process_group.hpp"
 #include "procfs/quick_read.hpp"
+#include "run_tally.hpp"
 #include "spawner.hpp"
 #include "stop_queue.hpp"
 
@@ -37,93 +36,6 @@ std::uint64_t own_peak_rss_bytes() {
   auto status = procfs::read_status(0);
   return status ? status->vm_hwm_bytes.value_or(0) : 0;
 }
-
-std::uint64_t tree_nodes(const KindOptions& k) {
-  std::uint64_t nodes = 1, level = 1;
-  for (int d = 0; d < k.tree_depth; ++d)
-    nodes += level *= static_cast<std::uint64_t>(k.tree_fanout);
-  return nodes;
-}
-
-std::unique_ptr<Spawner> make_spawner(const RunOptions& o, std::size_t max_live, pid_t pgid) {
-  if (uses_clone(o)) {
-    if (o.kind != Kind::kSleep)
-      throw std::invalid_argument("the clone path serves the sleep kind only");
-    return std::make_unique<CloneSpawner>(max_live, pgid);
-  }
-  const KindOptions& k = o.kind_options;
-  std::vector<std::string> args{to_string(o.kind)};
-  switch (o.kind) {
-    case Kind::kCpu:
-      args.push_back(std::to_string(k.cpu_share));
-      break;
-    case Kind::kMem:
-      args.push_back(std::to_string(k.mem_bytes));
-      break;
-    case Kind::kTree:
-      args.push_back(std::to_string(k.tree_depth));
-      args.push_back(std::to_string(k.tree_fanout));
-      break;
-    default:
-      break;
-  }
-  if (spawn_path_of(o) == SpawnPath::kZygote)
-    return std::make_unique<ZygoteSpawner>(o.helper_path, std::move(args), pgid);
-  return std::make_unique<HelperSpawner>(o.helper_path, std::move(args), pgid);
-}
-
-}  // namespace
-
-SpawnPath spawn_path_of(const RunOptions& o) {
-  if (o.spawn_path != SpawnPath::kAuto) return o.spawn_path;
-  return o.kind == Kind::kSleep ? SpawnPath::kClone : SpawnPath::kZygote;
-}
-
-bool uses_clone(const RunOptions& o) {
-  return spawn_path_of(o) == SpawnPath::kClone;
-}
-
-constexpr NameTable<SpawnPath, 4> kSpawnPathNames{{{SpawnPath::kAuto, "auto"},
-                                                   {SpawnPath::kClone, "clone"},
-                                                   {SpawnPath::kZygote, "zygote"},
-                                                   {SpawnPath::kSpawn, "spawn"}}};
-constexpr NameTable<Kind, 5> kKindNames{{{Kind::kSleep, "sleep"},
-                                         {Kind::kCpu, "cpu"},
-                                         {Kind::kMem, "mem"},
-                                         {Kind::kTree, "tree"},
-                                         {Kind::kExec, "exec"}}};
-
-SpawnPath parse_spawn_path(const std::string& name) {
-  return parse_name(kSpawnPathNames, name, "spawner");
-}
-const char* to_string(SpawnPath path) {
-  return name_of(kSpawnPathNames, path);
-}
-Kind parse_kind(const std::string& name) {
-  return parse_name(kKindNames, name, "kind");
-}
-const char* to_string(Kind kind) {
-  return name_of(kKindNames, kind);
-}
-
-Demand demand_of(const RunOptions& o, const Schedule& schedule) {
-  // Kernel memory per task (stack, task_struct, tables) plus the child's own:
-  // a clone shares our memory; the static helper maps little of its own.
-  constexpr std::uint64_t kCloneBytes = 32 << 10, kHelperBytes = 160 << 10;
-  std::uint64_t per_root = o.kind == Kind::kTree ? tree_nodes(o.kind_options) : 1;
-  std::uint64_t bytes = uses_clone(o) ? kCloneBytes : kHelperBytes;
-  // Saturated, not wrapped: --mem-bytes near 2^64 must fail the memory check.
-  if (o.kind == Kind::kMem && __builtin_add_overflow(bytes, o.kind_options.mem_bytes, &bytes))
-    bytes = UINT64_MAX;
-  std::uint64_t processes;
-  if (__builtin_mul_overflow(std::uint64_t{schedule.peak_live()}, per_root, &processes))
-    processes = UINT64_MAX;
-  const double cores =
-      o.kind == Kind::kCpu ? static_cast<double>(processes) * o.kind_options.cpu_share : 0;
-  return {.processes = processes, .fds = 16, .bytes_each = bytes, .cpu_cores = cores};
-}
-
-namespace {
 
 // A child of ours, by the schedule index it was started for.
 struct LiveChild {
@@ -145,14 +57,7 @@ pid_t wait_for(pid_t pid, int flags) {
 class LoadRun {
  public:
   LoadRun(const RunOptions& o, Schedule& schedule)
-      : schedule_(schedule),
-        max_live_(std::max<std::size_t>(1, schedule.peak_live())),
-        churn_(o.profile.profile == Profile::kChurn),
-        per_child_(o.kind == Kind::kTree ? tree_nodes(o.kind_options) : 1) {
-    s_.profile = to_string(o.profile.profile);
-    s_.kind = to_string(o.kind);
-    s_.spawner = to_string(spawn_path_of(o));
-    s_.count = o.profile.count;
+      : schedule_(schedule), max_live_(std::max<std::size_t>(1, schedule.peak_live())), tally_(o) {
     // Headroom: a killed child keeps its clone stack slot until it is reaped.
     spawner_ = make_spawner(o, max_live_ + max_live_ / 4 + 64, group_.id());
     live_.reserve(max_live_);
@@ -173,7 +78,7 @@ class LoadRun {
         },
         [&](const StopQueue::Due& d) {
           ::kill(d.pid, SIGKILL);
-          stop_lag_.record((now() - d.stop_s) * 1e6);
+          tally_.stopped(now() - d.stop_s);
           live_[d.pid].stopped = true;
           dying_.emplace_back(d.pid, d.index);
         });
@@ -194,14 +99,14 @@ class LoadRun {
       while (batch_.size() < kBatch && schedule_.next_start() <= t) {
         const ScheduledChild c = *schedule_.next();
         if (c.stop_s <= t) {
-          ++s_.shed;  // it would live no time at all: starting it only adds to the lag
+          tally_.shed();  // it would live no time at all: starting it only adds to the lag
           continue;
         }
         batch_.push_back(c);
       }
       if (batch_.empty()) return;
       const std::size_t n = make_room(batch_.size());
-      s_.shed += batch_.size() - n;
+      tally_.shed(batch_.size() - n);
       if (n == 0) continue;
       if (first_spawn_ < 0) first_spawn_ = monotonic_seconds();
       std::size_t i = 0;
@@ -246,13 +151,14 @@ class LoadRun {
     return past_hard_end(t) || (schedule_.next_start() == kUntilEnd && t >= end());
   }
   Progress progress(double t) const {
+    const Summary& s = tally_.so_far();
     return {.elapsed_s = t,
-            .spawned = s_.spawned,
+            .spawned = s.spawned,
             .live = live_.size(),
-            .failed = s_.failed,
-            .shed = s_.shed,
+            .failed = s.failed,
+            .shed = s.shed,
             .every_start_done = schedule_.next_start() == kUntilEnd,
-            .start_lag_max_ms = start_lag_.max() / 1e3,
+            .start_lag_max_ms = tally_.start_lag_max_ms(),
             .group = group_.id()};
   }
 
@@ -261,13 +167,11 @@ class LoadRun {
   // 0.2-0.3 s); then, the last step, the whole group, which holds whatever
   // nobody tracks; then reaps everything left until none is.
   Summary teardown(int interrupted_by) {
-    s_.interrupted_by = interrupted_by;
     const double start = monotonic_seconds();
     if (!interrupted_by && past_hard_end(start - t0_)) {
-      while (schedule_.next()) ++s_.shed;  // the starts the end came before
+      while (schedule_.next()) tally_.shed();  // the starts the end came before
     }
     spawner_->shutdown();
-    s_.load_seconds = first_spawn_ < 0 ? 0 : start - first_spawn_;
     std::vector<std::pair<std::uint64_t, pid_t>> order;
     order.reserve(live_.size());
     for (const auto& [pid, child] : live_) order.emplace_back(child.index, pid);
@@ -279,34 +183,18 @@ class LoadRun {
     group_.kill_all();
     pid_t pid;
     while ((pid = wait_for(-1, 0)) > 0) account(pid, true);  // until ECHILD
-    s_.teardown_seconds = monotonic_seconds() - start;
-
-    s_.asked = schedule_.given();
-    // Over the schedule's time that came (a run held with --duration 1e9 is
-    // interrupted); elsewhere starts come at once or at --rate.
-    if (const double asked_over = std::min(schedule_.end_s(), start - t0_);
-        churn_ && asked_over > 0)
-      s_.asked_per_s = static_cast<double>(s_.asked) / asked_over;
-    s_.spawn_seconds = first_spawn_ < 0 ? 0 : last_spawn_ - first_spawn_;
-    s_.rate_per_s = s_.spawn_seconds > 0 ? static_cast<double>(s_.spawned) / s_.spawn_seconds : 0;
-    s_.churn_per_s =
-        s_.load_seconds > 0 ? static_cast<double>(s_.spawned + s_.exits) / s_.load_seconds : 0;
-    s_.spawn_latency_us = {latency_us_.percentile(0.50), latency_us_.percentile(0.95),
-                           latency_us_.percentile(0.99)};
-    s_.start_lag = lag_of(start_lag_);
-    s_.stop_lag = lag_of(stop_lag_);
-    s_.peak_rss_bytes = own_peak_rss_bytes();
-    return s_;
+    const RunTally::Times times{.first_spawn_s = first_spawn_,
+                                .last_spawn_s = last_spawn_,
+                                .teardown_start_s = start,
+                                .teardown_s = monotonic_seconds() - start,
+                                .schedule_elapsed_s = start - t0_};
+    return tally_.finish(schedule_, times, interrupted_by, own_peak_rss_bytes());
   }
 
  private:
-  static Lag lag_of(const Histogram& h) {
-    return {h.count(), h.percentile(0.50) / 1e3, h.percentile(0.99) / 1e3, h.max() / 1e3};
-  }
-
   // steady and burst hold the load after the last start, however late it was.
   double end() const {
-    return schedule_.end_s() + (schedule_.end_follows_last_start() ? last_start_lag_ : 0);
+    return schedule_.end_s() + (schedule_.end_follows_last_start() ? tally_.last_start_lag_s() : 0);
   }
   bool past_hard_end(double t) const {
     return !schedule_.end_follows_last_start() && t >= schedule_.end_s();
@@ -324,26 +212,15 @@ class LoadRun {
   }
 
   void record(const ScheduledChild& child, const SpawnResult& r, double seconds) {
-    if (r.pid > 0) {
-      const double at = now();
-      last_spawn_ = at + t0_;
-      last_start_lag_ = std::max(0.0, at - child.start_s);
-      start_lag_.record(last_start_lag_ * 1e6);
-      latency_us_.record(seconds * 1e6);
-      live_.emplace(r.pid, LiveChild{child.index, false});
-      if (child.stop_s != kUntilEnd) stops_.push(child.stop_s, child.index, r.pid);
-      ++s_.spawned;
-      s_.peak_live = std::max<std::uint64_t>(s_.peak_live, live_.size());
-      s_.processes_asked += per_child_;
-      s_.processes_made += std::min<std::uint64_t>(r.nodes, per_child_);
-      if (r.nodes < per_child_)  // a short tree: said, with why, not passed for whole
-        s_.failure_reasons[std::string("tree: ") +
-                           (r.tree_error ? std::strerror(r.tree_error) : "short")] +=
-            per_child_ - r.nodes;
-    } else {
-      ++s_.failed;
-      ++s_.failure_reasons[std::strerror(r.error)];
+    if (r.pid <= 0) {
+      tally_.failed(r);
+      return;
     }
+    const double at = now();
+    last_spawn_ = at + t0_;
+    live_.emplace(r.pid, LiveChild{child.index, false});
+    if (child.stop_s != kUntilEnd) stops_.push(child.stop_s, child.index, r.pid);
+    tally_.started(r, at - child.start_s, seconds, live_.size());
   }
 
   void account(pid_t pid, bool in_teardown) {
@@ -352,27 +229,23 @@ class LoadRun {
     auto it = live_.find(pid);
     if (it == live_.end()) return;  // a grandchild, or the group's anchor
     if (in_teardown) {
-      ++s_.reaped_in_teardown;
+      tally_.reaped_in_teardown();
     } else {
-      ++s_.exits;
-      if (!it->second.stopped) ++s_.died_early;
+      tally_.exited(it->second.stopped);
     }
     live_.erase(it);
   }
 
   Schedule& schedule_;
   const std::size_t max_live_;  // never more alive (killed but unreaped included)
-  const bool churn_;
-  const std::uint64_t per_child_;  // processes a child should be: a tree's every node
-  Summary s_;
+  RunTally tally_;
   ProcessGroup group_;  // before the spawner: it outlives every child
   std::unique_ptr<Spawner> spawner_;
   std::unordered_map<pid_t, LiveChild> live_;
   StopQueue stops_;
   std::deque<std::pair<pid_t, std::uint64_t>> dying_;  // killed, oldest first, not yet reaped
   std::vector<ScheduledChild> batch_;
-  Histogram latency_us_, start_lag_, stop_lag_;
-  double t0_ = 0, first_spawn_ = -1, last_spawn_ = 0, last_start_lag_ = 0;
+  double t0_ = 0, first_spawn_ = -1, last_spawn_ = 0;
 };
 
 }  // namespace
