@@ -2,7 +2,7 @@
 # Sourced, not run.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Debian's interpreter: it sees python3-pytest, -psutil, -pybind11. The pyenv
+# Debian's interpreter: it sees python3-pytest, -psutil, -numpy, -jsonschema. The pyenv
 # python3 that may come first on PATH does not.
 PY=/usr/bin/python3
 
