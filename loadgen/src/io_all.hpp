@@ -4,6 +4,7 @@
 // an error or end of file: the other side is gone.
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -21,6 +22,16 @@ bool io_all(void* data, std::size_t n, Io io) {
     n -= static_cast<std::size_t>(r);
   }
   return true;
+}
+
+// The same over a plain fd (a pipe, or a socket read as a stream).
+inline bool write_all(int fd, const void* data, std::size_t n) {
+  return io_all(const_cast<void*>(data), n,
+                [fd](char* p, std::size_t k) { return ::write(fd, p, k); });
+}
+
+inline bool read_all(int fd, void* data, std::size_t n) {
+  return io_all(data, n, [fd](char* p, std::size_t k) { return ::read(fd, p, k); });
 }
 
 }  // namespace loadgen
