@@ -128,8 +128,9 @@ class Children:
     def adopt(self, name, pid, log_path):
         """A daemon the run started that was reparented to this process (its
         parent exited); None if pid is not such a process."""
-        if any(c.pid == pid for c in self._children):
-            return next(c for c in self._children if c.pid == pid)
+        known = next((c for c in self._children if c.pid == pid), None)
+        if known:
+            return known
         try:
             proc = psutil.Process(pid)
             if proc.ppid() != self._me.pid or proc in self._before:

@@ -98,9 +98,7 @@ int parse_and_run(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
+  } catch (const CLI::Success& e) {  // --help: printed, exit 0
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line naming the flag and what it takes; --help for the rest.

@@ -96,12 +96,9 @@ bool send_all(int fd, const void* data, std::size_t n) {
                 [fd](char* p, std::size_t k) { return ::send(fd, p, k, MSG_NOSIGNAL); });
 }
 
-// From the zygote's socket (MSG_WAITALL: one call but when interrupted), or
-// a tree's report pipe.
-bool recv_all(int fd, void* data, std::size_t n, bool socket = true) {
-  return io_all(data, n, [fd, socket](char* p, std::size_t k) {
-    return socket ? ::recv(fd, p, k, MSG_WAITALL) : ::read(fd, p, k);
-  });
+// From the zygote's socket (MSG_WAITALL: one call but when interrupted).
+bool recv_all(int fd, void* data, std::size_t n) {
+  return io_all(data, n, [fd](char* p, std::size_t k) { return ::recv(fd, p, k, MSG_WAITALL); });
 }
 
 }  // namespace
@@ -170,7 +167,7 @@ SpawnResult HelperSpawner::spawn() {
   }  // closed before the read: a root that dies is EOF, not a wait forever
   if (r.pid < 0) return r;
   std::int32_t made[2];
-  if (recv_all(ours.get(), made, sizeof made, /*socket=*/false)) {
+  if (read_all(ours.get(), made, sizeof made)) {
     r.nodes = static_cast<std::uint32_t>(std::max(0, made[0]));
     r.tree_error = made[1];
   } else {
