@@ -54,4 +54,4 @@ def _import(fmt, prefix, out, texts, walls):
         return importers.from_hyperfine(out, prefix)
     if fmt == "redis-benchmark":
         return importers.from_redis_benchmark(texts, prefix)
-    return [runfile.metric(f"{prefix}.seconds", "s", "lower", walls)]
+    return [runfile.metric(f"{prefix}.seconds", "s", "lower", walls, runs=[1] * len(walls))]

@@ -48,8 +48,9 @@ def from_google_benchmark(doc_or_path, prefix, counters=None):
 def from_hyperfine(doc_or_path, prefix="hyperfine"):
     """One metric per command, in seconds, every run as a sample."""
     doc = _load(doc_or_path)
-    return [metric(_clean(f"{prefix}.{r['command']}"), "s", "lower", r["times"])
-            for r in doc["results"]]
+    # Each of hyperfine's runs is a process of its own: a process run apiece.
+    return [metric(_clean(f"{prefix}.{r['command']}"), "s", "lower", r["times"],
+                   runs=[1] * len(r["times"])) for r in doc["results"]]
 
 
 # loadgen summary field -> (unit, better)
@@ -72,19 +73,21 @@ def from_loadgen(summaries, prefix="loadgen"):
     config = f"{first['profile']}.{first['kind']}.{first['spawner']}"
     if any(f"{s['profile']}.{s['kind']}.{s['spawner']}" != config for s in summaries):
         raise ValueError("loadgen summaries of different configurations")
-    out = [metric(f"{prefix}.{config}.{field}", unit, better, [s[field] for s in summaries])
+    runs = [1] * len(summaries)  # each summary is a loadgen process of its own
+    out = [metric(f"{prefix}.{config}.{field}", unit, better, [s[field] for s in summaries],
+                  runs=runs)
            for field, (unit, better) in _LOADGEN_FIELDS.items()
            if field != "churn_per_s" or first["profile"] == "churn"]  # elsewhere it means nothing
     out.append(metric(f"{prefix}.{config}.spawn_latency_p99", "us", "lower",
-                      [s["spawn_latency_us"]["p99"] for s in summaries]))
+                      [s["spawn_latency_us"]["p99"] for s in summaries], runs=runs))
     # What loadgen delivered against its schedule: how late its starts and
     # stops were, and the starts it shed because it could not keep up.
     for which in ("start", "stop"):
         for stat in ("p99", "max"):
             out.append(metric(f"{prefix}.{config}.{which}_lag_{stat}", "ms", "lower",
-                              [s[f"{which}_lag_ms"][stat] for s in summaries]))
+                              [s[f"{which}_lag_ms"][stat] for s in summaries], runs=runs))
     out.append(metric(f"{prefix}.{config}.shed", "count", "lower",
-                      [s["shed"] for s in summaries]))
+                      [s["shed"] for s in summaries], runs=runs))
     return out
 
 
@@ -107,4 +110,6 @@ def from_redis_benchmark(csv_texts, prefix="redis-benchmark"):
             for column, (suffix, unit, better) in _REDIS_FIELDS.items():
                 key = (_clean(f"{prefix}.{row['test']}.{suffix}"), unit, better)
                 samples.setdefault(key, []).append(float(row[column]))
-    return [metric(name, unit, better, s) for (name, unit, better), s in samples.items()]
+    # Each repetition is a redis-benchmark process of its own.
+    return [metric(name, unit, better, s, runs=[1] * len(s))
+            for (name, unit, better), s in samples.items()]

@@ -42,6 +42,10 @@ def validate(run):
     except ValueError:
         raise RunFormatError(f"not a {SCHEMA} document at started: "
                              f"{run['started']!r} is not an ISO-8601 time") from None
+    for m in run["metrics"]:
+        if "runs" in m and sum(m["runs"]) != len(m["samples"]):
+            raise RunFormatError(f"not a {SCHEMA} document at metrics/{m['name']}: runs "
+                                 f"sum to {sum(m['runs'])}, samples are {len(m['samples'])}")
     names = [m["name"] for m in run["metrics"]]
     if len(names) != len(set(names)):
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -74,14 +78,28 @@ def new_run(build_dir="build", repo=".", scenario=None, revision=None, started=N
     return run
 
 
-def metric(name, unit, better, samples, target=None, portable=False, threshold=None):
+def metric(name, unit, better, samples, target=None, portable=False, threshold=None, runs=None):
+    """runs: how many samples each process run gave ([1, 1, 1] when every
+    sample is a process of its own); None when one process gave them all."""
     m = {"name": name, "unit": unit, "better": better,
          "samples": [float(x) for x in samples], "portable": bool(portable)}
+    if runs is not None:
+        m["runs"] = [int(n) for n in runs]
     if target is not None:
         m["target"] = float(target)
     if threshold is not None:
         m["threshold"] = float(threshold)
     return m
+
+
+def groups(m):
+    """A metric's samples split by the process run that gave them."""
+    counts = m.get("runs") or [len(m["samples"])]
+    out, i = [], 0
+    for n in counts:
+        out.append(m["samples"][i:i + n])
+        i += n
+    return out
 
 
 def add_metrics(run, metrics):

@@ -1,0 +1,38 @@
+"""Runs of one build on one machine joined into one: each metric keeps every
+sample, and which process run gave it, so the comparator sees how runs differ
+from one another and not only how repetitions inside one run do."""
+from . import runfile
+
+
+class MergeError(ValueError):
+    """Runs that are not of the same build on the same machine, or whose
+    metrics disagree on what they measure."""
+
+
+def merge_runs(runs):
+    """Joins runs (dicts) in order; the first gives machine, revision, start
+    and scenario. A metric's unit and direction must agree wherever it occurs."""
+    if not runs:
+        raise MergeError("nothing to merge")
+    first = runs[0]
+    out = {k: v for k, v in first.items() if k not in ("metrics", "phases")}
+    out["metrics"] = []
+    by_name = {}
+    for run in runs:
+        if run["machine"]["fingerprint"] != first["machine"]["fingerprint"]:
+            raise MergeError(f"runs of different machines ({first['machine']['fingerprint']} "
+                             f"and {run['machine']['fingerprint']}) do not merge")
+        for m in run["metrics"]:
+            have = by_name.get(m["name"])
+            if have is None:
+                have = {**m, "samples": [], "runs": []}
+                by_name[m["name"]] = have
+                out["metrics"].append(have)
+            elif (have["unit"], have["better"]) != (m["unit"], m["better"]):
+                raise MergeError(f"{m['name']}: {have['unit']}, {have['better']} is better in one "
+                                 f"run; {m['unit']}, {m['better']} in another")
+            have["samples"] += m["samples"]
+            have["runs"] += [len(g) for g in runfile.groups(m)]
+    if "phases" in first:
+        out["phases"] = first["phases"]
+    return out

@@ -1,0 +1,86 @@
+"""`perfkit run SCENARIO -o RUN.json`: one scenario, run whole, into one run file."""
+import sys
+from pathlib import Path
+
+NEEDS = {"numpy": "python3-numpy", "psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+
+
+def register(sub):
+    run = sub.add_parser(
+        "run", help="run a scenario and write one perfkit.run/1 file",
+        description="Starts the system under test, waits until it is ready, samples its RSS "
+                    "and CPU through every phase (each with its load and benchmarks), stops "
+                    "everything (also on Ctrl-C or failure) and writes one run file.")
+    run.add_argument("scenario", type=Path, help="a scenario TOML file (see harness/scenarios/)")
+    run.add_argument("-o", "--output", type=Path, help="the run file to write (required but with --check)")
+    run.add_argument("--build-dir", type=Path, default=Path("build"),
+                     help="where the build put bin/ (for {bin}, loadgen) and its compiler "
+                          "(for the machine fingerprint); default: build")
+    run.add_argument("--series", type=Path,
+                     help="also write every sample, as NumPy arrays (.npz), for plots")
+    run.add_argument("--check", action="store_true",
+                     help="only read and check the scenario; start nothing")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    run.set_defaults(main=main, needs=NEEDS)
+    return run
+
+
+def _repository_of(path):
+    """The git work tree holding the scenario (its revision goes in the run, and
+    it is {repo}), else the current directory."""
+    import subprocess
+    try:
+        top = subprocess.run(["git", "-C", str(Path(path).resolve().parent), "rev-parse",
+                              "--show-toplevel"], capture_output=True, text=True, check=True)
+        return Path(top.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return Path.cwd()
+
+
+def main(args):
+    if not args.check and args.output is None:
+        print("perfkit: run: -o/--output is required (or --check)", file=sys.stderr)
+        return 2
+    from .. import scenario
+    try:
+        sc = scenario.load(args.scenario)
+    except scenario.ScenarioError as e:
+        print(f"perfkit: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.scenario}: scenario {sc.name!r}, {len(sc.phases)} phases: "
+              + ", ".join(p.name for p in sc.phases))
+        return 0
+    if not args.output.parent.resolve().is_dir():
+        print(f"perfkit: cannot write {args.output}: no directory {args.output.parent}",
+              file=sys.stderr)
+        return 2
+    from ..warden import run_guarded
+    repo = _repository_of(args.scenario)
+    return run_guarded(lambda: _run(args, sc, repo))
+
+
+def _run(args, sc, repo):
+    """The runner's side of run_guarded: the run, then its file."""
+    from .. import runfile, scenario
+    from ..runner import Interrupted, Progress, RunError, run_scenario
+    try:
+        # Signals stay ignored after the run: a late one changes nothing.
+        run = run_scenario(sc, build_dir=args.build_dir, repo=repo,
+                           progress=Progress(quiet=args.quiet), series_path=args.series,
+                           restore_signals=False)
+    except (RunError, scenario.ScenarioError, OSError, ValueError) as e:
+        print(f"perfkit: {sc.name}: {e}", file=sys.stderr)
+        return 1
+    except Interrupted as e:
+        print(f"perfkit: {sc.name}: {e}; every process stopped, no run file written",
+              file=sys.stderr)
+        return 128 + e.signum
+    try:
+        runfile.write_run(run, args.output)
+    except (OSError, runfile.RunFormatError) as e:
+        print(f"perfkit: {sc.name}: could not write {args.output}: {e}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics)", file=sys.stderr)
+    return 0
