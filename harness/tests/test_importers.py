@@ -226,6 +226,19 @@ def test_hyperfine_through_import(tmp_path):
     assert metrics["hyperfine.true"]["runs"] == [1, 1, 1, 1]  # each run a process of its own
 
 
+def test_google_benchmark_through_import(bin_dir, tmp_path):
+    outs = []
+    for i in range(2):
+        outs.append(tmp_path / f"gb{i}.json")
+        subprocess.run([bin_dir / "procfs_parsers_bench", "--benchmark_repetitions=2",
+                        "--benchmark_min_time=0.01", f"--benchmark_out={outs[-1]}",
+                        "--benchmark_out_format=json"], check=True, capture_output=True,
+                       timeout=120)
+    metrics = imported("google-benchmark", *outs, "-o", tmp_path / "r.json", "--prefix", "gb")
+    assert metrics and all(m["runs"] == [2, 2] for m in metrics.values())
+    assert all(name.startswith("gb.") for name in metrics)
+
+
 # every bad input: exit 2, one line
 
 def test_bad_input_is_one_line(tmp_path):
@@ -323,3 +336,9 @@ def test_scenario_benchmarks_read_lines_and_metrics_json(tmp_path):
     assert m["name"] == "p.b.x" and m["samples"] == [4]
     with pytest.raises(benchmarks.RunError, match="p.b: its output is not lines: line 1"):
         benchmarks._import("lines", "p.b", tmp_path / "out.json", ["oops\n"], [1.0])
+
+
+def test_a_scenario_pytest_benchmark_reads_its_out_file(bench_suite, tmp_path):
+    out = bench_suite()
+    metrics = benchmarks._import("pytest-benchmark", "p.b", out, [""], [1.0])
+    assert {m["name"] for m in metrics} == {"p.b.test_b.py::test_sum", "p.b.test_b.py::test_sorted"}

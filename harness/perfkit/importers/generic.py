@@ -28,7 +28,8 @@ def from_lines(text, prefix=None):
             continue
         where = f"line {number}"
         if len(words) not in (3, 4):
-            raise ValueError(f"{where}: expected `name value unit [lower|higher]`, got {line.strip()!r}")
+            raise ValueError(f"{where}: expected `name value unit [lower|higher]`, "
+                             f"got {line.strip()!r}")
         name, value, unit = words[:3]
         better = words[3] if len(words) == 4 else ("higher" if unit == "1/s" else "lower")
         try:

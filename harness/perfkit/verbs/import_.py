@@ -89,7 +89,7 @@ def _imported(args):
 
 def _read(args, name, base):
     """One file's metrics; any fault in it is BadInput naming the file."""
-    from .. import importers, runfile
+    from .. import importers
     kind, default_prefix = FORMATS[args.format]
     prefix = args.prefix or default_prefix
     label = "stdin" if name == "-" else name
