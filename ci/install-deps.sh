@@ -17,6 +17,9 @@ PACKAGES=(
   # comparison tools and real daemons used by benchmarks and scenarios: ps,
   # stress-ng, hyperfine, redis-server and redis-benchmark
   procps stress-ng hyperfine redis-server redis-tools
+  # the tools `perfkit import` reads, so its tests read their real output:
+  # wrk (HTTP load) and pytest-benchmark
+  wrk python3-pytest-benchmark
 )
 
 missing=()

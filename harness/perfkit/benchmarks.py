@@ -5,6 +5,7 @@ import time
 
 from . import importers, runfile
 from .errors import RunError
+from .merge import merge_metrics
 from .scenario import BENCH_FORMATS, Placeholders, expand
 
 
@@ -52,6 +53,15 @@ def _import(fmt, prefix, out, texts, walls):
         return importers.from_google_benchmark(out, prefix)
     if fmt == "hyperfine":
         return importers.from_hyperfine(out, prefix)
+    if fmt == "pytest-benchmark":
+        return importers.from_pytest_benchmark(out, prefix)
     if fmt == "redis-benchmark":
         return importers.from_redis_benchmark(texts, prefix)
+    by_text = {"wrk": importers.from_wrk, "lines": importers.from_lines,
+               "metrics-json": importers.from_metrics_json}
+    if fmt in by_text:
+        try:
+            return merge_metrics([by_text[fmt](text, prefix) for text in texts])
+        except ValueError as e:  # json's, the importers' and MergeError
+            raise RunError(f"benchmark {prefix}: its output is not {fmt}: {e}") from None
     return [runfile.metric(f"{prefix}.seconds", "s", "lower", walls, runs=[1] * len(walls))]

@@ -2,13 +2,14 @@
 verb's own (see its --help); 2 is always bad arguments or bad input."""
 import argparse
 import importlib
+import keyword
 import importlib.util
 import sys
 
 from . import __version__
 
 # In the order --help lists them.
-VERBS = ["run", "compare", "baseline"]
+VERBS = ["run", "compare", "baseline", "import", "export"]
 
 
 def _parser():
@@ -18,7 +19,9 @@ def _parser():
     p.add_argument("--version", action="version", version=f"perfkit {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for verb in VERBS:
-        importlib.import_module(f".verbs.{verb.replace('-', '_')}", __package__).register(sub)
+        module = verb.replace("-", "_")
+        module += "_" * keyword.iskeyword(module)  # import -> import_
+        importlib.import_module(f".verbs.{module}", __package__).register(sub)
     return p
 
 

@@ -15,24 +15,32 @@ def merge_runs(runs):
     if not runs:
         raise MergeError("nothing to merge")
     first = runs[0]
-    out = {k: v for k, v in first.items() if k not in ("metrics", "phases")}
-    out["metrics"] = []
-    by_name = {}
     for run in runs:
         if run["machine"]["fingerprint"] != first["machine"]["fingerprint"]:
             raise MergeError(f"runs of different machines ({first['machine']['fingerprint']} "
                              f"and {run['machine']['fingerprint']}) do not merge")
-        for m in run["metrics"]:
+    out = {k: v for k, v in first.items() if k not in ("metrics", "phases")}
+    out["metrics"] = merge_metrics([run["metrics"] for run in runs])
+    if "phases" in first:
+        out["phases"] = first["phases"]
+    return out
+
+
+def merge_metrics(metric_lists):
+    """Lists of metrics, each of its own process runs (an imported file, a
+    benchmark's repetition), joined: a metric in several lists gets the samples
+    of each as more process runs."""
+    out, by_name = [], {}
+    for metrics in metric_lists:
+        for m in metrics:
             have = by_name.get(m["name"])
             if have is None:
                 have = {**m, "samples": [], "runs": []}
                 by_name[m["name"]] = have
-                out["metrics"].append(have)
+                out.append(have)
             elif (have["unit"], have["better"]) != (m["unit"], m["better"]):
                 raise MergeError(f"{m['name']}: {have['unit']}, {have['better']} is better in one "
                                  f"run; {m['unit']}, {m['better']} in another")
             have["samples"] += m["samples"]
             have["runs"] += [len(g) for g in runfile.groups(m)]
-    if "phases" in first:
-        out["phases"] = first["phases"]
     return out

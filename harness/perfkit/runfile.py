@@ -29,12 +29,16 @@ class RunFormatError(ValueError):
     """A document that is not a valid perfkit.run/1."""
 
 
-def validate(run):
-    errors = sorted(_schema_validator().iter_errors(run), key=lambda e: list(e.absolute_path))
+def _first_error(validator, doc, prefix=""):
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top)"
-        raise RunFormatError(f"not a {SCHEMA} document at {where}: {errors[0].message}"
+        where = "/".join([prefix] * bool(prefix) + [str(p) for p in errors[0].absolute_path])
+        raise RunFormatError(f"not a {SCHEMA} document at {where or '(top)'}: {errors[0].message}"
                              + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+
+
+def validate(run):
+    _first_error(_schema_validator(), run)
     # jsonschema checks "date-time" only with rfc3339-validator, which Debian
     # does not ship with it; the standard library's parser does the same job.
     try:
@@ -42,11 +46,26 @@ def validate(run):
     except ValueError:
         raise RunFormatError(f"not a {SCHEMA} document at started: "
                              f"{run['started']!r} is not an ISO-8601 time") from None
-    for m in run["metrics"]:
+    _metrics_agree(run["metrics"])
+
+
+def validate_metrics(metrics):
+    """A list of metrics alone, as a run's `metrics` must be (another tool's
+    metrics JSON): the schema's own definition, so the two never drift."""
+    schema = _schema_validator().schema
+    sub = jsonschema.Draft202012Validator({**schema["properties"]["metrics"],
+                                           "$schema": schema["$schema"]})
+    _first_error(sub, metrics, prefix="metrics")
+    _metrics_agree(metrics)
+
+
+def _metrics_agree(metrics):
+    """What the schema cannot say: runs that sum to the samples, names once."""
+    for m in metrics:
         if "runs" in m and sum(m["runs"]) != len(m["samples"]):
             raise RunFormatError(f"not a {SCHEMA} document at metrics/{m['name']}: runs "
                                  f"sum to {sum(m['runs'])}, samples are {len(m['samples'])}")
-    names = [m["name"] for m in run["metrics"]]
+    names = [m["name"] for m in metrics]
     if len(names) != len(set(names)):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise RunFormatError(f"metric names repeat: {', '.join(dup)}")

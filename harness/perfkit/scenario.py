@@ -41,8 +41,11 @@ from pathlib import Path
 
 # How each benchmark format gets its repetitions: the tool itself repeats
 # (and writes every repetition into {out}), or the runner runs it again.
-BENCH_FORMATS = {"google-benchmark": "tool", "hyperfine": "tool", "redis-benchmark": "runner",
-                 "time": "runner"}
+# wrk, lines and metrics-json are read from the output (stdout and stderr
+# together), one process run per repetition.
+BENCH_FORMATS = {"google-benchmark": "tool", "hyperfine": "tool", "pytest-benchmark": "tool",
+                 "redis-benchmark": "runner", "wrk": "runner", "lines": "runner",
+                 "metrics-json": "runner", "time": "runner"}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 

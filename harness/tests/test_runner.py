@@ -165,6 +165,37 @@ def test_a_scenario_runs_end_to_end_and_leaves_nothing(perfkit_cli):
         assert text in err, err
 
 
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk not installed "
+                    "(ci/install-deps.sh installs it)")
+def test_benchmarks_read_from_their_output(perfkit_cli):
+    # An HTTP server as the SUT, wrk against it, and a tool that prints lines.
+    p = perfkit_cli(f"""
+name = "web"
+[sut]
+command = ["{PY}", "-m", "http.server", "--bind", "127.0.0.1", "{{port}}", "-d", "{HARNESS}"]
+ready = {{ tcp = "127.0.0.1:{{port}}", timeout_s = 10 }}
+[[phases]]
+name = "load"
+[[phases.benchmarks]]
+name = "wrk"
+command = ["wrk", "-t1", "-c2", "-d1s", "--latency", "http://127.0.0.1:{{port}}/README.md"]
+format = "wrk"
+repetitions = 2
+[[phases.benchmarks]]
+name = "tool"
+command = ["{PY}", "-c", "print('parse 1.5 ms'); print('parse 1.6 ms')"]
+format = "lines"
+repetitions = 2
+""")
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    m = {x["name"]: x for x in runfile.read_run(perfkit_cli.out)["metrics"]}
+    assert m["load.wrk.requests_per_s"]["runs"] == [1, 1]
+    assert m["load.wrk.latency_p99"]["unit"] == "ms"
+    assert m["load.tool.parse"]["samples"] == [1.5, 1.6, 1.5, 1.6]
+    assert m["load.tool.parse"]["runs"] == [2, 2]
+
+
 def test_descendants_are_sampled_as_a_tree_when_asked(perfkit_cli):
     p = perfkit_cli(scenario_text("--mb 10 --child-mb 40",
                                   sampling="hz = 50\nchildren = true\ntree_hz = 10"))
