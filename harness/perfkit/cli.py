@@ -8,7 +8,7 @@ import sys
 from . import __version__
 
 # In the order --help lists them.
-VERBS = ["run"]
+VERBS = ["run", "history"]
 
 
 def _parser():
