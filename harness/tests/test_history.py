@@ -15,7 +15,7 @@ from perfkit import runfile
 from perfkit.history import changepoints, trend
 from perfkit.history.jsonl_store import JsonlStore
 from perfkit.history.sqlite_store import SqliteStore
-from perfkit.history.store import StoreError, open_store, stored_run
+from perfkit.history.store import Store, StoreError, instant, open_store, stored_run
 
 HARNESS = Path(__file__).resolve().parents[1]
 
@@ -96,6 +96,33 @@ def test_both_backends_keep_the_same(tmp_path):
             kept.append((type(store), store.runs(metric="enum.*")))
     assert [k[0] for k in kept] == [SqliteStore, JsonlStore]
     assert kept[0][1] == kept[1][1] and len(kept[0][1]) == 4
+
+
+class MemoryStore(Store):
+    """A whole backend, to show how small the seam is (a PostgreSQL one is the same)."""
+    def __init__(self):
+        self.kept = {}
+
+    def append(self, run):
+        r = stored_run(run)
+        return self.kept.setdefault(r.key, r) is r
+
+    def runs(self, fingerprint=None, metric="*"):
+        rs = sorted(self.kept.values(), key=lambda r: instant(r.started))
+        rs = [r.only(metric) for r in rs if fingerprint in (None, r.fingerprint)]
+        return [r for r in rs if r.metrics]
+
+    def fingerprints(self):
+        return sorted({r.fingerprint for r in self.kept.values()})
+
+
+def test_another_backend_is_one_small_class(tmp_path):
+    store = MemoryStore()
+    for i in range(12):
+        assert store.append(a_run(tmp_path, i, level=4.0 if i < 6 else 5.0))
+    assert not store.append(a_run(tmp_path, 0))
+    [enum] = trend.series(store.runs(metric="enum.*"))
+    assert [c.index for c in changepoints.find(enum.medians).points] == [6]
 
 
 def test_reading_never_makes_a_store(tmp_path):
