@@ -11,8 +11,9 @@ The method, in two steps, deterministic (no permutations, no random seed):
    neighbouring runs (their MAD, which a few steps do not move).
 2. The check, Hunter's (MongoDB's change-point tool, after E-divisive): each
    candidate is tested against the segments on either side of it, Welch's
-   two-sample t-test (scipy.stats.ttest_ind) for its p-value and the segments'
-   medians for its size. The weakest candidate failing p < alpha or
+   two-sample t-test (scipy.stats.ttest_ind) for its p-value, Bonferroni-
+   corrected for the places in those segments the fit could have put it, and
+   the segments' medians for its size. The weakest candidate failing p < alpha or
    |after/before - 1| >= min_relative is dropped, its neighbours re-tested
    against the merged segment, until every one left passes.
 
