@@ -1,8 +1,10 @@
 """Runs a scenario: starts the system under test, waits until it is ready,
 samples it through every phase (each with its load and benchmarks), stops
-everything, also on Ctrl-C and on failure, and returns one perfkit.run/1."""
+everything, also on Ctrl-C and on failure, and returns one perfkit.run/1;
+repeated, each time from a fresh SUT, the repetitions merged into one."""
 import contextlib
 import math
+import os
 import shutil
 import signal
 import socket
@@ -18,6 +20,7 @@ from .benchmarks import run_benchmarks
 from .end_table import end_table
 from .errors import RunError
 from .load import Load
+from .merge import merge_runs
 from .processes import SETPRIV_MISSING, Children, has_setpriv
 from .sampler import Sampler
 from .scenario import Placeholders, expand
@@ -188,14 +191,66 @@ class _Run:
 
 
 def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None,
-                 restore_signals=True):
-    """Runs `scenario` (a scenario.Scenario) and returns the perfkit.run/1 dict.
+                 restore_signals=True, repetitions=1):
+    """Runs `scenario` (a scenario.Scenario) `repetitions` times, each with a
+    SUT of its own, and returns the perfkit.run/1 dict of them all (merge_runs:
+    every metric keeps each repetition's samples as a process run of its own).
     Raises RunError on failure and Interrupted on SIGINT/SIGTERM/SIGHUP; either
-    way every process it started is gone when it returns. restore_signals=False
-    leaves those signals ignored afterwards (a program that ends with the run:
-    no late signal changes how it ends)."""
+    way every process it started is gone when it returns, and no series file
+    is written. restore_signals=False leaves those signals ignored afterwards
+    (a program that ends with the run: no late signal changes how it ends)."""
     progress = progress or Progress()
     signals = _Signals()
+    series = _series_paths(series_path, repetitions)
+    runs, parts, ok = [], [], False
+    try:
+        for k in range(repetitions):
+            if repetitions > 1:
+                progress.say(f"repetition {k + 1}/{repetitions}")
+            part = series[k].with_name(series[k].name + ".part") if series else None
+            if part:
+                parts.append((part, series[k]))  # before it is written: gone if it fails
+            done = f"repetition {k + 1}/{repetitions} done" if repetitions > 1 else "done"
+            runs.append(_repetition(scenario, build_dir, repo, progress, signals, part, done,
+                                    last=k == repetitions - 1))
+        if repetitions == 1:
+            run = runs[0]  # as it was: metrics without a runs key unless they had one
+        else:
+            run = merge_runs(runs)
+            # Each repetition's windows, in its own seconds (its series' time axis).
+            run["phases"] = [{**ph, "repetition": k + 1} for k, one in enumerate(runs)
+                             for ph in one["phases"]]
+        for part, final in parts:
+            os.replace(part, final)
+        ok = True
+        return run
+    finally:
+        signals.ignore()  # from here on nothing cuts the cleanup short
+        try:
+            if not ok:
+                for part, _ in parts:
+                    part.unlink(missing_ok=True)
+        finally:
+            if restore_signals:
+                signals.restore()
+
+
+def _series_paths(series_path, repetitions):
+    """Where each repetition's samples go: F.npz as asked for one repetition,
+    F.1.npz, F.2.npz, ... for more (numpy's naming: .npz added if missing)."""
+    if not series_path:
+        return None
+    p = Path(series_path)
+    if p.suffix != ".npz":
+        p = p.with_name(p.name + ".npz")
+    if repetitions == 1:
+        return [p]
+    return [p.with_name(f"{p.stem}.{k + 1}.npz") for k in range(repetitions)]
+
+
+def _repetition(scenario, build_dir, repo, progress, signals, series_part, done, last):
+    """One run of the scenario, from a fresh SUT to every process stopped; its
+    samples go to series_part (renamed once the whole run succeeded)."""
     r, ok = None, False
     try:
         started = runfile.now_iso()
@@ -211,22 +266,30 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
                               started=started)
         run["phases"] = [{k: w[k] for k in ("name", "start_s", "end_s")} for w in r.windows]
         runfile.add_metrics(run, phase_metrics + r.metrics)
-        if series_path:
-            np.savez_compressed(series_path, **r.sampler.series())
-        progress.say("done\n" + end_table(r.windows, scenario.sampling, whole))
+        if series_part:
+            with open(series_part, "wb") as f:  # a file object: numpy adds no .npz
+                np.savez_compressed(f, **r.sampler.series())
+        progress.say(f"{done}\n" + end_table(r.windows, scenario.sampling, whole))
         ok = True
         return run
     finally:
-        signals.ignore()  # from here on nothing cuts the cleanup short
-        try:
-            if r:
-                if r.sampler:
-                    r.sampler.stop()
-                r.children.close()
-                if ok:
-                    shutil.rmtree(r.tmp, ignore_errors=True)
-                else:
-                    progress.say(f"logs kept in {r.tmp}")
-        finally:
-            if restore_signals:
-                signals.restore()
+        # A failed repetition ends the run: signals are ignored from here on,
+        # the first one decided. After a good one that is not the last, a
+        # signal waits for its cleanup, then stops the run before the next.
+        if ok and not last:
+            with signals.deferred():
+                _clean_up(r, ok, progress)
+        else:
+            signals.ignore()
+            _clean_up(r, ok, progress)
+
+
+def _clean_up(r, ok, progress):
+    if r:
+        if r.sampler:
+            r.sampler.stop()
+        r.children.close()
+        if ok:
+            shutil.rmtree(r.tmp, ignore_errors=True)
+        else:
+            progress.say(f"logs kept in {r.tmp}")

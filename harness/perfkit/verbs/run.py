@@ -16,8 +16,15 @@ def register(sub):
     run.add_argument("--build-dir", type=Path, default=Path("build"),
                      help="where the build put bin/ (for {bin}, loadgen) and its compiler "
                           "(for the machine fingerprint); default: build")
+    run.add_argument("--repetitions", metavar="N", default="1",
+                     help="run the whole scenario N times, each with a SUT started afresh "
+                          "(the level the variation between process runs shows at), into one "
+                          "run file: every metric keeps each repetition's samples as a process "
+                          "run of its own, and `phases` every repetition's windows, each "
+                          "numbered; any failed repetition fails the run; default: 1")
     run.add_argument("--series", type=Path,
-                     help="also write every sample, as NumPy arrays (.npz), for plots")
+                     help="also write every sample, as NumPy arrays (.npz), for plots; with "
+                          "--repetitions N > 1, one file per repetition: F.1.npz ... F.N.npz")
     run.add_argument("--check", action="store_true",
                      help="only read and check the scenario; start nothing")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -37,9 +44,22 @@ def _repository_of(path):
         return Path.cwd()
 
 
+def _positive(text):
+    try:
+        n = int(text)
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
 def main(args):
     if not args.check and args.output is None:
         print("perfkit: run: -o/--output is required (or --check)", file=sys.stderr)
+        return 2
+    repetitions = _positive(args.repetitions)
+    if repetitions is None:
+        print(f"perfkit: run: --repetitions {args.repetitions!r} is not a positive integer",
+              file=sys.stderr)
         return 2
     from .. import scenario
     try:
@@ -57,10 +77,10 @@ def main(args):
         return 2
     from ..warden import run_guarded
     repo = _repository_of(args.scenario)
-    return run_guarded(lambda: _run(args, sc, repo))
+    return run_guarded(lambda: _run(args, sc, repo, repetitions))
 
 
-def _run(args, sc, repo):
+def _run(args, sc, repo, repetitions):
     """The runner's side of run_guarded: the run, then its file."""
     from .. import runfile, scenario
     from ..runner import Interrupted, Progress, RunError, run_scenario
@@ -68,7 +88,7 @@ def _run(args, sc, repo):
         # Signals stay ignored after the run: a late one changes nothing.
         run = run_scenario(sc, build_dir=args.build_dir, repo=repo,
                            progress=Progress(quiet=args.quiet), series_path=args.series,
-                           restore_signals=False)
+                           restore_signals=False, repetitions=repetitions)
     except (RunError, scenario.ScenarioError, OSError, ValueError) as e:
         print(f"perfkit: {sc.name}: {e}", file=sys.stderr)
         return 1
@@ -82,5 +102,6 @@ def _run(args, sc, repo):
         print(f"perfkit: {sc.name}: could not write {args.output}: {e}", file=sys.stderr)
         return 1
     if not args.quiet:
-        print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics)", file=sys.stderr)
+        print(f"perfkit: wrote {args.output} ({len(run['metrics'])} metrics"
+              + (f", {repetitions} repetitions)" if repetitions > 1 else ")"), file=sys.stderr)
     return 0
