@@ -8,6 +8,7 @@ from pathlib import Path
 from . import runfile
 from .merge import merge_runs
 from .stats import centre
+from .units import show
 from .verdict import target_missed
 
 # The machine's fields that change what absolute figures mean.
@@ -80,12 +81,14 @@ def changes(old, new):
     for name, m in after.items():
         now = centre(runfile.groups(m))
         runs = len(runfile.groups(m))
+        counted = f"{runs} run{'s' * (runs != 1)}"
         if name not in before:
-            lines.append(f"+ {name}: {now:.6g} {m['unit']} ({runs} runs)")
+            lines.append(f"+ {name}: {show(now, m['unit'])} ({counted})")
             continue
         was = centre(runfile.groups(before[name]))
         rel = f"{(now / was - 1) * 100:+.1f} %" if was else "from 0"
-        lines.append(f"~ {name}: {was:.6g} -> {now:.6g} {m['unit']} ({rel}, {runs} runs)")
+        lines.append(f"~ {name}: {show(was, m['unit'])} -> {show(now, m['unit'])} "
+                     f"({rel}, {counted})")
     lines += [f"- {name}" for name in before if name not in after]
     return lines
 

@@ -35,19 +35,19 @@ def main(args):
     try:
         runs = [runfile.read_run(p) for p in args.runs]
     except FileNotFoundError as e:
-        print(f"perfkit baseline: {e.filename}: no such file", file=sys.stderr)
+        print(f"perfkit: baseline: {e.filename}: no such file", file=sys.stderr)
         return 2
     except (OSError, ValueError) as e:
-        print(f"perfkit baseline: {e}", file=sys.stderr)
+        print(f"perfkit: baseline: {e}", file=sys.stderr)
         return 2
     try:
         path, lines = baselines.update(runs, directory, force=args.force)
     except MergeError as e:
-        print(f"perfkit baseline: {e}", file=sys.stderr)
+        print(f"perfkit: baseline: {e}", file=sys.stderr)
         return 2
     except ValueError as e:
-        print(f"perfkit baseline: refused: {e}", file=sys.stderr)
+        print(f"perfkit: baseline: refused: {e}", file=sys.stderr)
         return 1
     print("\n".join(lines))
-    print(f"wrote {path} ({len(runs)} run files)")
+    print(f"wrote {path} (from {len(runs)} run file{'s' * (len(runs) != 1)})")
     return 0

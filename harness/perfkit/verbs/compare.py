@@ -123,7 +123,7 @@ def main(args):
     try:
         run, found, metric_rules = _inputs(args)
     except _BadInput as e:
-        print(f"perfkit compare: {e}", file=sys.stderr)
+        print(f"perfkit: compare: {e}", file=sys.stderr)
         return compare.EXIT_INPUT
     rows = compare.compare(run, found.run, metric_rules, found.portable_only, args.confidence)
     status = compare.exit_status(rows)
