@@ -2,7 +2,9 @@
 import sys
 from pathlib import Path
 
-NEEDS = {"numpy": "python3-numpy", "psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+from . import RUN_FILES, STATISTICS
+
+NEEDS = {**RUN_FILES, **STATISTICS}
 
 
 def register(sub):

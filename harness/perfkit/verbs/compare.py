@@ -6,7 +6,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-NEEDS = {"numpy": "python3-numpy", "psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+from . import RUN_FILES, STATISTICS
+
+NEEDS = {**RUN_FILES, **STATISTICS}
 
 EPILOG = """exit status:
   0  all well: every judged metric within its threshold, every target met

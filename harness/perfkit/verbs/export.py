@@ -5,7 +5,9 @@ import statistics
 import sys
 from pathlib import Path
 
-NEEDS = {"psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+from . import RUN_FILES
+
+NEEDS = RUN_FILES
 
 # unit -> Bencher measure, and the factor to its unit. Bencher's built-in
 # Latency is in nanoseconds and Throughput in operations per second; any

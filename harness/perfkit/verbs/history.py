@@ -5,8 +5,9 @@ import os
 import sys
 from pathlib import Path
 
-NEEDS = {"numpy": "python3-numpy", "scipy": "python3-scipy", "jsonschema": "python3-jsonschema",
-         "psutil": "python3-psutil"}
+from . import RUN_FILES, STATISTICS
+
+NEEDS = {**RUN_FILES, **STATISTICS}
 DEFAULT_STORE = "history.sqlite"
 
 

@@ -4,7 +4,9 @@ import json
 import sys
 from pathlib import Path
 
-NEEDS = {"psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+from . import RUN_FILES
+
+NEEDS = RUN_FILES
 
 # format -> (JSON or text, the importer's default prefix)
 FORMATS = {"google-benchmark": ("json", "google-benchmark"),

@@ -2,7 +2,9 @@
 import sys
 from pathlib import Path
 
-NEEDS = {"numpy": "python3-numpy", "psutil": "python3-psutil", "jsonschema": "python3-jsonschema"}
+from . import RUN_FILES
+
+NEEDS = {**RUN_FILES, "numpy": "python3-numpy"}
 
 
 def register(sub):
