@@ -42,7 +42,8 @@ MAX_CPU_AT_100HZ_PERCENT = 1.0
 
 
 def sampler_run(pid, hz, seconds):
-    """(missed share, the sampling thread's CPU %, the whole process's CPU %).
+    """(missed share, the sampling thread's CPU %, the whole process's CPU %,
+    readings that did not parse).
     The thread's own clock is the sampler's cost; the process's adds its
     construction, the thread's start and join, and Python around them."""
     s = perfkit.Sampler(pid, hz=hz, max_seconds=seconds + 5)
@@ -52,7 +53,8 @@ def sampler_run(pid, hz, seconds):
     cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
     summary = s.summary()
     samples, missed = summary["samples"], summary["missed"]
-    return missed / max(samples + missed, 1), summary["sampler_cpu_percent"], 100 * cpu / wall
+    return (missed / max(samples + missed, 1), summary["sampler_cpu_percent"], 100 * cpu / wall,
+            summary["malformed"])
 
 
 def tree_of_sleeps(n):
@@ -107,9 +109,10 @@ def one_repetition(a):
         root = tree_of_sleeps(a.tree) if a.tree else None
         f["ours_us"] = _native.read_cost_ns(child.pid, 20000) / 1e3
         f["psutil_us"] = psutil_us_per_sample(child.pid, 20000)
-        f["missed"] = sampler_run(child.pid, 1000, a.seconds)[0]
+        f["missed"], _, _, malformed = sampler_run(child.pid, 1000, a.seconds)
         f["missed_floor"] = _native.bare_grid(1000, a.seconds)[1]
-        _, f["cpu100"], f["process100"] = sampler_run(child.pid, 100, a.seconds)
+        _, f["cpu100"], f["process100"], more = sampler_run(child.pid, 100, a.seconds)
+        f["malformed"] = malformed + more
         f["floor100"] = _native.bare_grid(100, a.seconds)[0]
         if root:
             f["tree_pss_ms"] = _native.tree_read_cost_ns(root.pid, True, True, 3)[0] / 1e6
@@ -133,6 +136,7 @@ METRICS = [
     ("cpu100", "thread_cpu_100hz", "percent", "lower", 1, False),
     ("process100", "process_cpu_100hz", "percent", "lower", 1, False),
     ("floor100", "bare_grid_cpu_100hz", "percent", "lower", 1, False),
+    ("malformed", "malformed_readings", "count", "lower", 1, False),
     ("tree_pss_ms", "tree_walk_pss", "ms", "lower", 1, False),
     ("tree_rss_ms", "tree_walk", "ms", "lower", 1, False),
     ("tree_psutil_ms", "psutil_tree_walk_pss", "ms", "lower", 1, False),
