@@ -126,4 +126,5 @@ if [ "$status" -ne 0 ]; then
   echo "== validate: a bar was missed or a step failed (above): exit 1 whatever compare says ($verdict)"
   exit 1
 fi
+echo "== validate: every bar met; exit $verdict, compare's"
 exit "$verdict"
