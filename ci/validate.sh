@@ -1,64 +1,130 @@
 #!/usr/bin/env bash
-# The main job. For now: build, run the collector benchmarks (our collector, the
-# /proc floor, ps and psutil over the same 1,000 and 10,000 processes),
+# The main job: build, measure, and judge the measurements against the stored
+# baseline of this machine. It runs the collector benchmarks (our collector,
+# the /proc floor, ps and psutil over the same 1,000 and 10,000 processes),
 # loadgen's (10,000 children of each kind, churn for 30 s, stress-ng --fork),
 # perfkit's sampler against psutil, and the shipped scenarios (redis-server
 # under redis-benchmark; procmond's collector under 1,000 and 10,000
-# processes), and print their figures and the verdict on each bar. Exits 1
-# when a bar is missed or a scenario fails, after running everything.
+# processes); prints their figures and the verdict on each bar; gathers every
+# figure into ONE run file, build/validate/run.json, with process runs as the
+# unit of repetition (each collector_bench, loadgen and sampler process, each
+# scenario repetition); and ends with `perfkit compare` of that run against
+# baselines/ (or --baseline FILE), printing its table.
 #
-#   ci/validate.sh [--quick]     --quick: fewer processes, repetitions and seconds
+# Exit status, in this order of precedence:
+#   1  a bar was missed or a step failed (a benchmark, a scenario, an import),
+#      whatever compare says: the bars are the issues' own, absolute
+#   else compare's own: 0 all well, 1 a regression or a missed target, 2 bad
+#      input, 3 inconclusive (too few process runs, or an interval across a
+#      threshold), 4 no baseline for this machine.
+# Everything runs in any case; the status is decided at the end.
+#
+#   ci/validate.sh [--quick] [--baseline FILE]
+#     --quick          fewer processes, repetitions and seconds (and so fewer
+#                      process runs than compare needs: expect 3, inconclusive)
+#     --baseline FILE  compare against FILE instead of baselines/
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
 procs=1000,10000
-reps=7
+invocations=3           # collector_bench processes per process count: its process runs
+reps=3                  # repetitions within each
 loadgen_args=(--reps 3)
 sampler_args=(--seconds 5 --reps 3)
+scenario_reps=3
 scenarios=(harness/scenarios/redis.toml harness/scenarios/procmond-collector.toml)
-case "${1:-}" in
-  --quick) procs=1000; reps=3; loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3)
-           sampler_args=(--seconds 2 --reps 1 --tree 200); scenarios=(harness/scenarios/redis.toml) ;;
-  "") ;;
-  *) echo "usage: ci/validate.sh [--quick]" >&2; exit 2 ;;
-esac
+compare_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) procs=1000; invocations=2; reps=2
+             loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3)
+             sampler_args=(--seconds 2 --reps 1 --tree 200); scenario_reps=1
+             scenarios=(harness/scenarios/redis.toml) ;;
+    --baseline) [ $# -ge 2 ] || { echo "ci/validate.sh: --baseline needs a FILE" >&2; exit 2; }
+                compare_args=(--baseline "$2"); shift ;;
+    *) echo "usage: ci/validate.sh [--quick] [--baseline FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 echo "== build (RelWithDebInfo) into build/"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 out=build/validate
+rm -rf "$out"
 mkdir -p "$out"
+run=$out/run.json
+status=0
+perfkit() { PYTHONPATH=harness "$PY" -m perfkit "$@"; }
+# add_to_run FORMAT FILE... [--prefix P]: into the run file, each FILE a process run.
+add_to_run() {
+  local append=()
+  [ -e "$run" ] && append=(--append)
+  perfkit import "$@" -o "$run" "${append[@]}"
+}
+took() { echo "== ($1 took $((SECONDS - $2)) s)"; }
+
+t=$SECONDS
 files=()
-for n in ${procs//,/ }; do
-  echo "== collector_bench --procs=$n, $reps repetitions, interleaved (spawns and reaps its own children)"
-  # Random interleaving spreads the machine's drifting noise over every
-  # contender alike; one invocation per N keeps the children spawned once.
-  build/bin/collector_bench --procs="$n" --benchmark_repetitions="$reps" \
-    --benchmark_enable_random_interleaving=true --benchmark_min_time=0.3 \
-    --benchmark_display_aggregates_only=true \
-    --benchmark_out="$out/collector_bench_$n.json" --benchmark_out_format=json
-  files+=("$out/collector_bench_$n.json")
+for i in $(seq "$invocations"); do
+  for n in ${procs//,/ }; do
+    echo "== collector_bench --procs=$n, process run $i/$invocations: $reps repetitions, interleaved"
+    # Random interleaving spreads the machine's drifting noise over every
+    # contender alike; each invocation spawns its children once and is one
+    # process run: the level at which the next CI run will differ.
+    build/bin/collector_bench --procs="$n" --benchmark_repetitions="$reps" \
+      --benchmark_enable_random_interleaving=true --benchmark_min_time=0.3 \
+      --benchmark_display_aggregates_only=true \
+      --benchmark_out="$out/collector_bench_${n}_$i.json" --benchmark_out_format=json
+    files+=("$out/collector_bench_${n}_$i.json")
+  done
 done
 echo
-echo "== collector figures (medians of $reps repetitions; ratios within this run)"
-status=0
-"$PY" daemon/bench/collector_report.py "${files[@]}" || status=1
+echo "== collector figures (medians of $invocations x $reps repetitions; ratios within each process)"
+"$PY" daemon/bench/collector_report.py "${files[@]}" --metrics "$out/collector_ratios.json" \
+  || status=1
+add_to_run google-benchmark "${files[@]}" --prefix collector || status=1
+add_to_run metrics-json "$out/collector_ratios.json" || status=1
+took collector "$t"
 
 echo
 echo "== loadgen: 10,000 children of each kind and spawn path, churn, stress-ng --fork as nobody"
+t=$SECONDS
 "$PY" loadgen/bench/loadgen_bench.py --bin-dir build/bin "${loadgen_args[@]}" \
-  --out "$out/loadgen_bench.json" || status=1
+  --out "$out/loadgen_bench.json" --metrics "$out/loadgen_metrics.json" || status=1
+add_to_run metrics-json "$out/loadgen_metrics.json" || status=1
+took loadgen "$t"
 
 echo
 echo "== perfkit's sampler: one sample vs psutil, 1 kHz, its own CPU at 100 Hz, a tree walk"
-PYTHONPATH=harness "$PY" harness/bench/sampler_bench.py "${sampler_args[@]}" || status=1
+t=$SECONDS
+PYTHONPATH=harness "$PY" harness/bench/sampler_bench.py "${sampler_args[@]}" \
+  --metrics "$out/sampler_metrics.json" || status=1
+add_to_run metrics-json "$out/sampler_metrics.json" || status=1
+took sampler "$t"
 
 for scenario in "${scenarios[@]}"; do
   name=$(basename "$scenario" .toml)
   echo
-  echo "== scenario $name (python3 -m perfkit run $scenario)"
-  PYTHONPATH=harness "$PY" -m perfkit run "$scenario" -o "$out/$name.run.json" \
-    --series "$out/$name.series.npz" || status=1
+  echo "== scenario $name (python3 -m perfkit run $scenario --repetitions $scenario_reps)"
+  t=$SECONDS
+  if perfkit run "$scenario" -o "$out/$name.run.json" --repetitions "$scenario_reps" \
+       --series "$out/$name.series.npz"; then
+    add_to_run run "$out/$name.run.json" --prefix "$name" || status=1
+  else
+    status=1
+  fi
+  took "scenario $name" "$t"
 done
-exit $status
+
+echo
+echo "== compare $run with the baseline (python3 -m perfkit compare)"
+verdict=0
+perfkit compare "$run" "${compare_args[@]}" --json "$out/compare.json" || verdict=$?
+if [ "$status" -ne 0 ]; then
+  echo "== validate: a bar was missed or a step failed (above): exit 1 whatever compare says ($verdict)"
+  exit 1
+fi
+echo "== validate: every bar met; exit $verdict, compare's"
+exit "$verdict"

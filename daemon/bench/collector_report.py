@@ -3,8 +3,16 @@
 one for all) and prints medians, the ratios that hold on any machine, and each
 bar of the collector's issue with a verdict. Exits 1 when a bar is missed.
 
-    collector_report.py BENCH.json [BENCH.json ...]
+With --metrics FILE it also writes, as a metrics JSON for `perfkit import
+metrics-json` ({"metrics": [...]}, perfkit.run/1 metric objects), the ratios
+measured within each file: each file is one invocation of collector_bench (one
+process run), so each ratio gets one sample per file, `runs` [1, 1, ...]. They
+are portable: measured against contenders timed in the same process, they hold
+on another machine, where the absolute times do not.
+
+    collector_report.py BENCH.json [BENCH.json ...] [--metrics FILE]
 """
+import argparse
 import json
 import statistics
 import sys
@@ -31,18 +39,59 @@ def load(paths):
     for path in paths:
         with open(path) as f:
             doc = json.load(f)
-        for b in doc["benchmarks"]:
-            if b.get("run_type") != "iteration" or b.get("error_occurred"):
-                continue
-            name, n = b["run_name"].split("/")[:2]
-            scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
-            r = runs[(name, int(n))]
-            r["ms"].append(b["real_time"] * scale)
-            r["procs"].append(b["procs"])
-            for key in COUNTERS:
-                if key in b:
-                    r["counters"][key].append(b[key])
+        _add(runs, doc)
     return runs
+
+
+def _add(runs, doc):
+    """One Google Benchmark document's repetitions added to `runs` (see load)."""
+    for b in doc["benchmarks"]:
+        if b.get("run_type") != "iteration" or b.get("error_occurred"):
+            continue
+        name, n = b["run_name"].split("/")[:2]
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+        r = runs[(name, int(n))]
+        r["ms"].append(b["real_time"] * scale)
+        r["procs"].append(b["procs"])
+        for key in COUNTERS:
+            if key in b:
+                r["counters"][key].append(b[key])
+
+
+# The ratios written by --metrics, per N: (name, better, how from one file's runs).
+def _ratios(runs, n):
+    def ms(name):
+        return median(runs.get((name, n), {}).get("ms", []))
+
+    def paired(key):
+        return median(runs.get(("Paired", n), {}).get("counters", {}).get(key, []))
+
+    return [("plain_vs_floor", "lower", paired("plain_vs_floor")),
+            ("held_vs_floor", "lower", paired("held_vs_floor")),
+            ("psutil_vs_plain", "higher", ms("Psutil") / ms("CollectorPlain")),
+            ("psutil_vs_held", "higher", ms("Psutil") / ms("CollectorHeld")),
+            ("ps_vs_plain", "higher", ms("Ps") / ms("CollectorPlain")),
+            ("ps_vs_held", "higher", ms("Ps") / ms("CollectorHeld"))]
+
+
+def metrics_of(paths):
+    """The portable ratios of each file (one invocation, one process run) as
+    perfkit.run/1 metrics: collector.ratio.nN.WHAT, one sample per file that
+    measured N. A ratio a file cannot give (a benchmark missing) is left out."""
+    by_name = {}
+    for path in paths:
+        runs = defaultdict(lambda: {"ms": [], "procs": [], "counters": defaultdict(list)})
+        with open(path) as f:
+            _add(runs, json.load(f))
+        for n in sorted({n for _, n in runs}):
+            for what, better, value in _ratios(runs, n):
+                if value == value:  # not NaN
+                    m = by_name.setdefault(f"collector.ratio.n{n}.{what}", {
+                        "name": f"collector.ratio.n{n}.{what}", "unit": "ratio",
+                        "better": better, "samples": [], "runs": [], "portable": True})
+                    m["samples"].append(value)
+                    m["runs"].append(1)
+    return list(by_name.values())
 
 
 def median(xs):
@@ -123,10 +172,12 @@ def checks(runs, sizes):
 
 
 def main(argv):
-    if len(argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    runs = load(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="+", metavar="BENCH.json")
+    ap.add_argument("--metrics", metavar="FILE",
+                    help="also write each file's portable ratios here as a metrics JSON")
+    a = ap.parse_args(argv[1:])
+    runs = load(a.files)
     sizes = sorted({n for _, n in runs})
     missing = [f"{name}/{n}" for n in sizes for name in BENCHMARKS if (name, n) not in runs]
     if not sizes or missing:
@@ -142,6 +193,9 @@ def main(argv):
         failed += ok is False
         print(f"[{verdict}] {desc:<48} {value:8.2f}  {bar}")
     print(f"\n{failed} bar(s) missed" if failed else "\nevery bar met")
+    if a.metrics:
+        with open(a.metrics, "w") as f:
+            json.dump({"metrics": metrics_of(a.files)}, f, indent=1)
     return 1 if failed else 0
 
 

@@ -132,3 +132,25 @@ def test_held_mode_that_fell_back_to_plain_reads_is_a_miss(tmp_path):
     assert r.returncode == 1
     assert "[MISS] CollectorHeld stat fds held / processes at N=10000" in r.stdout
     assert "(fd limit 1024)" in r.stdout
+
+
+def test_metrics_give_each_file_one_sample_of_each_portable_ratio(tmp_path):
+    # Two invocations at N=1000 (two process runs), one at N=10000.
+    times = {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 11, "CollectorHeld": 5.5,
+             "Psutil": 100, "Ps": 80}
+    a = bench_json(tmp_path, times).rename(tmp_path / "a.json")
+    b = bench_json(tmp_path, {**times, "Psutil": 110}).rename(tmp_path / "b.json")
+    c = bench_json(tmp_path, times, n=10000, procs=10000).rename(tmp_path / "c.json")
+    out = tmp_path / "metrics.json"
+    r = subprocess.run([sys.executable, REPORT, a, b, c, "--metrics", out], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    metrics = {m["name"]: m for m in json.loads(out.read_text())["metrics"]}
+    psutil = metrics["collector.ratio.n1000.psutil_vs_plain"]
+    assert psutil["samples"] == [100 / 11, 110 / 11] and psutil["runs"] == [1, 1]
+    assert psutil["portable"] and psutil["unit"] == "ratio" and psutil["better"] == "higher"
+    floor = metrics["collector.ratio.n10000.plain_vs_floor"]
+    assert floor["samples"] == [1.1] and floor["better"] == "lower"
+    assert {n.rsplit(".", 1)[1] for n in metrics} == {
+        "plain_vs_floor", "held_vs_floor", "psutil_vs_plain", "psutil_vs_held", "ps_vs_plain",
+        "ps_vs_held"}

@@ -14,8 +14,16 @@ stress-ng does, and are labelled so. Churn is judged on what loadgen delivered
 at the rate it was asked: the p99 lag of its starts against their schedule,
 and nothing shed (starts+exits per second are met by construction).
 
+With --metrics FILE it also writes the figures as a metrics JSON for `perfkit
+import metrics-json` ({"metrics": [...]}, perfkit.run/1 metric objects, through
+perfkit's own importers.from_loadgen): every loadgen invocation is a process of
+its own, so each repetition is a process run (`runs` [1, 1, ...]); the churn
+run and stress-ng are one each. Beside them, each spawn path's rate over
+stress-ng's (measured in the same session, so it holds on another machine:
+portable), and the children that failed to start (a count).
+
     loadgen_bench.py --bin-dir build/bin [--reps 3] [--count 10000]
-                     [--churn-seconds 30] [--out FILE]
+                     [--churn-seconds 30] [--out FILE] [--metrics FILE]
 """
 import argparse
 import json
@@ -146,6 +154,35 @@ def checks(results, churn, stress_rate):
     return out
 
 
+def metrics_of(results, churn, stress_rate):
+    """perfkit.run/1 metrics of everything measured (see the docstring)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "..", "harness"))
+    from perfkit.importers import from_loadgen
+    from perfkit.runfile import metric
+
+    out = []
+    for label, summaries in results.items():
+        out += from_loadgen(summaries, prefix="loadgen")
+        config = "{profile}.{kind}.{spawner}".format(**summaries[0])
+        runs = [1] * len(summaries)
+        out.append(metric(f"loadgen.{config}.failed", "count", "lower",
+                          [s["failed"]["count"] for s in summaries], runs=runs))
+        if stress_rate and label in PATH_LABELS:
+            out.append(metric(f"loadgen.{config}.rate_vs_stress_ng", "ratio", "higher",
+                              [s["rate_per_s"] / stress_rate for s in summaries], runs=runs,
+                              portable=True))
+    if churn is not None:
+        out += from_loadgen([churn], prefix="loadgen")
+        config = "{profile}.{kind}.{spawner}".format(**churn)
+        out.append(metric(f"loadgen.{config}.failed", "count", "lower",
+                          [churn["failed"]["count"]], runs=[1]))
+    if stress_rate:
+        out.append(metric("loadgen.stress_ng.fork_per_s", "1/s", "higher", [stress_rate],
+                          runs=[1]))
+    return out
+
+
 def print_table(results):
     print(f"{'config':<14}{'reps':>5}{'spawn s':>9}{'rate/s':>9}{'p50 µs':>8}{'p99 µs':>8}"
           f"{'teardown s':>12}{'RSS MiB':>9}  what it does per child")
@@ -188,6 +225,7 @@ def main():
     ap.add_argument("--churn-seconds", type=float, default=30, help="0 skips the churn run")
     ap.add_argument("--stress-seconds", type=int, default=10, help="0 skips stress-ng")
     ap.add_argument("--out", help="write every summary here as JSON")
+    ap.add_argument("--metrics", help="write every figure here as perfkit metrics JSON")
     a = parse_args(ap)
 
     results = {}
@@ -226,6 +264,9 @@ def main():
         with open(a.out, "w") as f:
             json.dump({"runs": results, "churn": churn, "stress_ng_fork_per_s": stress_rate}, f,
                       indent=1)
+    if a.metrics:
+        with open(a.metrics, "w") as f:
+            json.dump({"metrics": metrics_of(results, churn, stress_rate)}, f, indent=1)
     return 1 if failed else 0
 
 

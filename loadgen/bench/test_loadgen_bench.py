@@ -70,3 +70,18 @@ def test_teardown_rss_failures_and_stress_ng():
     assert v["sleep/clone: every child spawned"] is False
     assert v[f"sleep/clone vs stress-ng --fork (3000/s): {bench.PATH_LABELS['sleep/clone']}"] \
         is False
+
+
+def test_metrics_make_each_repetition_a_process_run_and_the_stress_ratio_portable():
+    def configured(s, kind="sleep", spawner="spawn", profile="steady"):
+        return {**s, "profile": profile, "kind": kind, "spawner": spawner, "shed": 0,
+                "start_lag_ms": {"p99": 0, "max": 0}, "stop_lag_ms": {"p99": 0, "max": 0}}
+    results = {"sleep/spawn": [configured(summary(rate=20000.0)), configured(summary(failed=2))]}
+    c = configured({**summary(), **churn()}, spawner="zygote", profile="churn")
+    metrics = {m["name"]: m for m in bench.metrics_of(results, c, 10000.0)}
+    ratio = metrics["loadgen.steady.sleep.spawn.rate_vs_stress_ng"]
+    assert ratio["samples"] == [2.0, 3.0] and ratio["runs"] == [1, 1] and ratio["portable"]
+    assert metrics["loadgen.steady.sleep.spawn.spawn_seconds"]["runs"] == [1, 1]
+    assert metrics["loadgen.steady.sleep.spawn.failed"]["samples"] == [0, 2]
+    assert metrics["loadgen.churn.sleep.zygote.shed"]["samples"] == [0]
+    assert metrics["loadgen.stress_ng.fork_per_s"]["samples"] == [10000.0]
