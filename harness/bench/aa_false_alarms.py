@@ -27,7 +27,8 @@ threshold:
            samples amounts to.
 
 Any regression or failure here is a false alarm: both sides are the same
-build. False alarms are measured across separate processes of one build,
+build. The comparisons share runs (6 of a pool of 24 each), so their counts
+are not 20 independent trials; the seed and every judgement are kept. False alarms are measured across separate processes of one build,
 never across the repetitions inside one. Beside them, each metric's
 within-run CV (the median over the pool of each run's CV of its repetitions)
 and between-run CV (the CV of the run medians over the pool).
@@ -41,7 +42,9 @@ timed first round says they will not fit in --minutes (never fewer than 6).
 --quick: a smoke run (6 a pool, smaller benchmarks), minutes not 25.
 --rejudge FILE: no measurement; the samples an earlier --out saved are
 judged again (another --seed, --threshold or --comparisons).
-Build first: cmake --build build. Progress goes to stderr, the table to
+The load average and the count of processes on the machine are recorded at
+each round's start: another job's thousands of processes change what
+collector_bench reads, not only how fast. Build first: cmake --build build. Progress goes to stderr, the table to
 stdout, everything (every sample, every judgement) to --out as JSON.
 """
 import argparse
