@@ -43,7 +43,8 @@ RESAMPLES = 10_000
 @dataclass(frozen=True)
 class Change:
     """now / baseline - 1, as a fraction, with its interval and a two-sided p
-    (the share of bootstrapped ratios on the far side of no change)."""
+    of no change (from the share of bootstrapped ratios beyond 1, read
+    through the same expansion as the interval)."""
     change: float
     low: float
     high: float

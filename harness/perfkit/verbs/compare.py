@@ -27,9 +27,9 @@ everything is judged again."""
 
 def register(sub):
     p = sub.add_parser("compare", help="judge a run against its stored baseline",
-                       description="Compares each metric of RUN with this machine's baseline "
-                                   "(a two-level bootstrap over process runs and repetitions) "
-                                   "and checks each target; prints a table, then exits with "
+                       description="Compares each metric of RUN with this machine's baseline\n"
+                                   "(a two-level bootstrap over process runs and repetitions)\n"
+                                   "and checks each target; prints a table, then exits with\n"
                                    "the verdict.",
                        epilog=EPILOG, formatter_class=_raw())
     p.add_argument("run", type=Path, help="a perfkit.run/1 file")
@@ -44,7 +44,9 @@ def register(sub):
                         "rules file's, else 10%%)")
     p.add_argument("--confidence", type=float, default=0.95,
                    help="of each change's interval (default 0.95)")
-    p.add_argument("--confirm", metavar="CMD", help="re-measure before calling a regression")
+    p.add_argument("--confirm", metavar="CMD",
+                   help="re-measure before calling a regression, e.g. 'python3 -m perfkit run "
+                        "SCENARIO -o {out}' (see below)")
     p.add_argument("--json", type=Path, help="also write the verdicts as JSON here")
     p.set_defaults(main=main, needs=NEEDS)
     return p
