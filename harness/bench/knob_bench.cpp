@@ -5,8 +5,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 namespace {
@@ -18,7 +18,8 @@ void BM_Knob(benchmark::State& state) {
   const auto steps = static_cast<std::uint64_t>(static_cast<double>(kSteps) * (1.0 + g_slowdown));
   std::uint64_t x = 1;
   for (auto _ : state) {
-    for (std::uint64_t i = 0; i < steps; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (std::uint64_t i = 0; i < steps; ++i)
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     benchmark::DoNotOptimize(x);
   }
 }

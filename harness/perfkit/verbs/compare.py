@@ -1,4 +1,5 @@
 """`perfkit compare RUN.json`: the run judged against its stored baseline."""
+import argparse
 import json
 import shlex
 import subprocess
@@ -6,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import RUN_FILES, STATISTICS
+from . import RUN_FILES, STATISTICS, work_tree
 
 NEEDS = {**RUN_FILES, **STATISTICS}
 
@@ -31,7 +32,7 @@ def register(sub):
                                    "(a two-level bootstrap over process runs and repetitions)\n"
                                    "and checks each target; prints a table, then exits with\n"
                                    "the verdict.",
-                       epilog=EPILOG, formatter_class=_raw())
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a perfkit.run/1 file")
     p.add_argument("--baseline", type=Path,
                    help="a baseline file, or a directory of them (one per machine fingerprint); "
@@ -52,19 +53,9 @@ def register(sub):
     return p
 
 
-def _raw():
-    import argparse
-    return argparse.RawDescriptionHelpFormatter
-
-
 def default_baselines():
     """baselines/ at the top of the git work tree here, else in the current directory."""
-    try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        return Path(top) / "baselines"
-    except (OSError, subprocess.CalledProcessError):
-        return Path("baselines")
+    return (work_tree(Path.cwd()) or Path.cwd()) / "baselines"
 
 
 class _BadInput(Exception):

@@ -2,7 +2,7 @@
 import sys
 from pathlib import Path
 
-from . import RUN_FILES
+from . import RUN_FILES, work_tree
 
 NEEDS = {**RUN_FILES, "numpy": "python3-numpy"}
 
@@ -32,18 +32,6 @@ def register(sub):
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     run.set_defaults(main=main, needs=NEEDS)
     return run
-
-
-def _repository_of(path):
-    """The git work tree holding the scenario (its revision goes in the run, and
-    it is {repo}), else the current directory."""
-    import subprocess
-    try:
-        top = subprocess.run(["git", "-C", str(Path(path).resolve().parent), "rev-parse",
-                              "--show-toplevel"], capture_output=True, text=True, check=True)
-        return Path(top.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return Path.cwd()
 
 
 def _positive(text):
@@ -78,7 +66,8 @@ def main(args):
               file=sys.stderr)
         return 2
     from ..warden import run_guarded
-    repo = _repository_of(args.scenario)
+    # The work tree holding the scenario: its revision goes in the run, and it is {repo}.
+    repo = work_tree(args.scenario.resolve().parent) or Path.cwd()
     return run_guarded(lambda: _run(args, sc, repo, repetitions))
 
 
