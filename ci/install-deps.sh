@@ -8,6 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build git
   # C++ libraries
   libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libfmt-dev pybind11-dev
+  # the daemon: Boost (Asio, CRC, Process for tests), its config file (toml++),
+  # sd_notify for systemd's Type=notify
+  libboost-dev libboost-filesystem-dev libtomlplusplus-dev libsystemd-dev
   # Python (Debian's interpreter; PyPI is not reachable); pip, venv and
   # setuptools for test_install.py's offline install into a throwaway venv
   python3 python3-dev python3-pytest python3-psutil python3-numpy python3-jsonschema
