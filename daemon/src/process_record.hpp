@@ -13,10 +13,17 @@
 namespace procmond {
 
 // Fields that change only on exec, read on first sight and cached by (pid,
-// start_time), read again when the comm changes. A field the caller may not
-// read stays empty.
+// start_time), read again on an exec (a new exec signature or comm). A field
+// the caller may not read stays empty.
 struct ProcessIdentity {
-  std::uint64_t start_time = 0;        // clock ticks since boot (stat field 22)
+  std::uint64_t start_time = 0;  // clock ticks since boot (stat field 22)
+  // exec_signature() of the stat this identity was read with: another value
+  // means an exec. 0 when stat hides the addresses it hashes (no ptrace right).
+  std::uint64_t exec_signature = 0;
+  // A new value each time the collector reads the identity again (first
+  // sight, exec, recheck of an empty cmdline): the differ compares the
+  // strings only when it moved.
+  std::uint64_t generation = 0;
   uid_t uid = static_cast<uid_t>(-1);  // real uid from status; -1 when unreadable
   std::vector<std::string> cmdline;    // empty for kernel threads and zombies
   bool cmdline_truncated = false;      // longer than the collector's cap; the rest not read

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "collector.hpp"
+#include "events/process_table.hpp"
 #include "fake_proc.hpp"
 #include "forked_children.hpp"
 
@@ -78,6 +79,36 @@ TEST_P(AllocationFree, WarmCyclesOverTheRealProcAllocateNothing) {
                             << " processes";
   }
   EXPECT_GE(clean_cycles, 5) << "the machine never held still for five cycles";
+}
+
+class NoReader : public ProcessReader {
+ public:
+  bool read(pid_t, ProcessSample&) override { return false; }
+};
+
+// The differ over the collector's unchanged cycles: a lookup per process, no
+// allocation (its event vector keeps its capacity).
+TEST(AllocationFreeDiffer, UnchangedCyclesAllocateNothing) {
+  testing::FakeProc fake;
+  for (int pid = 1000; pid < 2000; ++pid) fake.add({.pid = pid});
+  auto collector = make_collector({.proc_root = fake.root().string()});
+  NoReader reader;
+  ProcessTable table(reader);
+  std::vector<Event> events;
+  table.baseline(collector->collect(), 0, events);
+  events.clear();
+  table.apply_snapshot(collector->collect(), 1, 0, events);
+  ASSERT_TRUE(events.empty());
+  long before = g_allocations.load();
+  for (std::uint64_t t0 = 2; t0 < 12; ++t0) {
+    const Snapshot& s = collector->collect();
+    long collector_allocs = g_allocations.load() - before;
+    table.apply_snapshot(s, t0, 0, events);
+    ASSERT_TRUE(events.empty());
+    EXPECT_EQ(g_allocations.load() - before - collector_allocs, 0) << "cycle " << t0;
+    before = g_allocations.load();
+  }
+  EXPECT_EQ(table.size(), 1000u);
 }
 
 }  // namespace
