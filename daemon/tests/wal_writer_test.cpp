@@ -233,23 +233,23 @@ TEST(WalWriter, UnwritableDirectoryIsAClearError) {
   }
   int pipe_fds[2];
   ASSERT_EQ(::pipe(pipe_fds), 0);
+  procmon::UniqueFd from_child(pipe_fds[0]), to_parent(pipe_fds[1]);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    ::close(pipe_fds[0]);
+    from_child.reset();
     std::string result =
         (::setgid(65534) == 0 && ::setuid(65534) == 0) ? try_open() : "setuid failed";
     result += '\n';
-    const ssize_t ignored = ::write(pipe_fds[1], result.data(), result.size());
+    const ssize_t ignored = ::write(to_parent.get(), result.data(), result.size());
     (void)ignored;
     ::_exit(0);
   }
-  ::close(pipe_fds[1]);
+  to_parent.reset();
   std::string result;
   char buf[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;)
+  for (ssize_t n; (n = ::read(from_child.get(), buf, sizeof buf)) > 0;)
     result.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_EQ(result, "\n");
