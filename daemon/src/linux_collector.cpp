@@ -8,9 +8,9 @@
 #include <climits>
 #include <system_error>
 
-#include "procfs/cmdline.hpp"
+#include "exec_signature.hpp"
+#include "identity_read.hpp"
 #include "procfs/stat.hpp"
-#include "procfs/status.hpp"
 
 namespace procmond {
 
@@ -81,13 +81,15 @@ void LinuxCollector::read_process(pid_t pid, std::string_view name) {
 
   if (it == cache_.end()) it = cache_.try_emplace(pid).first;
   CacheEntry& entry = it->second;
-  // A new process, a reused pid, or an exec (same pid and start time, new
-  // comm): cmdline and exe may differ, so they are read again. An exec that
-  // keeps the comm (bash running bash) goes unseen until the pid changes.
+  // A new process, a reused pid, or an exec (same pid and start time, a new
+  // exec signature or comm): cmdline and exe may differ, so they are read
+  // again. The signature catches an exec that keeps the comm (bash running
+  // bash); where stat hides it (0: no ptrace right) the comm alone tells.
+  const std::uint64_t signature = exec_signature(fields);
   bool changed = entry.seen_cycle == 0 || entry.identity.start_time != fields.start_time ||
-                 !(entry.comm == fields.comm);
+                 !(entry.comm == fields.comm) || entry.identity.exec_signature != signature;
   if (changed || entry.recheck_cmdline) {
-    read_identity(name, fields.start_time, entry.identity);
+    read_identity(pid, fields, entry.identity);
     entry.comm = fields.comm;
     // exec sets the new comm a moment before the new argv: an empty cmdline
     // of a live user process is read once more next cycle, then believed.
@@ -104,34 +106,20 @@ void LinuxCollector::read_process(pid_t pid, std::string_view name) {
       .stat = fields, .rss_bytes = fields.rss_pages * page_size_, .identity = &entry.identity});
 }
 
-void LinuxCollector::read_identity(std::string_view name, std::uint64_t start_time,
-                                   ProcessIdentity& out) {
-  out.start_time = start_time;
-
-  // Read /proc/PID/cmdline, capped: a process chooses its length
-  auto truncated = procfs::read_capped_at(proc_fd_.get(), procfs::PidPath(name, "cmdline").c_str(),
-                                          options_.max_cmdline_bytes, cmdline_scratch_);
-  if (!truncated) count_identity_error();
-  out.cmdline = truncated ? procfs::parse_cmdline(cmdline_scratch_) : std::vector<std::string>{};
-  out.cmdline_truncated = truncated.value_or(false);
-
-  // Read /proc/PID/status for the real uid
-  auto text = procfs::read_at(proc_fd_.get(), procfs::PidPath(name, "status").c_str(), buf_);
-  procfs::StatusFields status;
-  if (!text) count_identity_error();
-  if (text && !procfs::parse_status(*text, status)) ++snapshot_.stats.parse_errors;
-  out.uid = status.uid.value_or(static_cast<uid_t>(-1));
-
-  // Read /proc/PID/exe: EACCES for another user's process unless privileged
-  std::array<char, PATH_MAX> target;
-  long len = ::readlinkat(proc_fd_.get(), procfs::PidPath(name, "exe").c_str(), target.data(),
-                          target.size());
-  out.exe.assign(target.data(), len > 0 ? static_cast<std::size_t>(len) : 0);
+void LinuxCollector::read_identity(pid_t pid, const StatFields& fields, ProcessIdentity& out) {
+  out.start_time = fields.start_time;
+  out.exec_signature = exec_signature(fields);
+  out.generation = ++generation_;
+  auto errors = procmond::read_identity(proc_fd_.get(), pid, options_.max_cmdline_bytes,
+                                        cmdline_scratch_, buf_, out);
+  count_identity_error(errors.cmdline);
+  count_identity_error(errors.status);
+  if (errors.status_malformed) ++snapshot_.stats.parse_errors;
 }
 
 // ENOENT or ESRCH: the process exited meanwhile, nothing to report.
-void LinuxCollector::count_identity_error() {
-  if (errno != ENOENT && errno != ESRCH) ++snapshot_.stats.identity_errors;
+void LinuxCollector::count_identity_error(int error) {
+  if (error != 0 && error != ENOENT && error != ESRCH) ++snapshot_.stats.identity_errors;
 }
 
 // Mark and sweep: an entry not seen this cycle belongs to an exited process.

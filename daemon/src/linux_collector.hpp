@@ -28,7 +28,7 @@ class LinuxCollector final : public Collector {
  private:
   struct CacheEntry {
     ProcessIdentity identity;
-    Comm comm;                     // as last seen: a change means an exec
+    Comm comm;  // as last seen: a change (or of identity.exec_signature) means an exec
     bool recheck_cmdline = false;  // read the identity once more next cycle
     procmon::UniqueFd stat_fd;     // held only in StatMode::kHeld
     std::uint64_t seen_cycle = 0;
@@ -36,8 +36,8 @@ class LinuxCollector final : public Collector {
 
   void read_process(pid_t pid, std::string_view name);
   bool read_held(CacheEntry& entry, StatFields& out);
-  void read_identity(std::string_view name, std::uint64_t start_time, ProcessIdentity& out);
-  void count_identity_error();
+  void read_identity(pid_t pid, const StatFields& fields, ProcessIdentity& out);
+  void count_identity_error(int error);
   void sweep();
 
   CollectorOptions options_;
@@ -46,6 +46,7 @@ class LinuxCollector final : public Collector {
   std::size_t held_budget_ = 0;
   std::size_t held_count_ = 0;
   std::uint64_t page_size_ = 4096;
+  std::uint64_t generation_ = 0;  // of the last identity read
   std::unordered_map<pid_t, CacheEntry> cache_;
   Snapshot snapshot_;
   procfs::SmallFileBuffer buf_{};  // one stat or status file

@@ -19,6 +19,7 @@ struct FakeProcess {
   unsigned uid = 1000;
   std::string exe = "/bin/proc";
   unsigned long rss_pages = 10;
+  unsigned long arg_start = 0;  // stat field 48: one of the exec signature's addresses
 };
 
 class FakeProc {
@@ -55,7 +56,8 @@ class FakeProc {
     std::ofstream(root_ / std::to_string(p.pid) / "stat", std::ios::trunc)
         << p.pid << " (" << p.comm << ") S 1 " << p.pid << ' ' << p.pid
         << " 0 -1 4194304 0 0 0 0 5 6 0 0 20 0 1 0 " << p.start_time << " 4096000 " << p.rss_pages
-        << " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+        << " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 " << p.arg_start
+        << " 0 0 0 0\n";
   }
 
   void remove(int pid) { std::filesystem::remove_all(root_ / std::to_string(pid)); }

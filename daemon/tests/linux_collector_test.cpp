@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,10 @@
 #include <string>
 #include <thread>
 
+#include "events/process_table.hpp"
 #include "fake_proc.hpp"
 #include "forked_children.hpp"
+#include "proc_process_reader.hpp"
 #include "procfs/cmdline.hpp"
 #include "procfs/read.hpp"
 #include "procmon/fd_limit.hpp"
@@ -157,6 +160,46 @@ TEST_P(CollectorModes, AnExecIsSeenByItsNewCommAndRereadsTheIdentity) {
   EXPECT_EQ(s.stats.first_sight, 1u);
   EXPECT_EQ(s.processes.at(0).identity->cmdline, (std::vector<std::string>{"make", "-j2"}));
   EXPECT_EQ(s.processes.at(0).identity->exe, "/usr/bin/make");
+}
+
+TEST_P(CollectorModes, AnExecKeepingTheCommIsSeenByItsSignature) {
+  FakeProc fake;
+  FakeProcess p{.pid = 100, .comm = "bash", .cmdline = {"bash"}, .arg_start = 1000};
+  fake.add(p);
+  auto collector = collector_for(fake);
+  const std::uint64_t first_signature = collector->collect().processes[0].identity->exec_signature;
+  EXPECT_NE(first_signature, 0u);
+  p.cmdline = {"bash", "build.sh"};  // bash running bash: same pid, start time, comm
+  p.arg_start = 2000;
+  fake.add(p);
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.first_sight, 1u);
+  EXPECT_EQ(s.processes[0].identity->cmdline, p.cmdline);
+  EXPECT_NE(s.processes[0].identity->exec_signature, first_signature);
+}
+
+// Known limit: where stat hides the addresses (0: no ptrace right), only a
+// new comm tells an exec.
+TEST_P(CollectorModes, WithoutTheAddressesAnExecKeepingTheCommIsNotSeen) {
+  FakeProc fake;
+  FakeProcess p{.pid = 100, .comm = "bash", .cmdline = {"bash"}};
+  fake.add(p);
+  // Fields 26 and 27 of the fake are 1: hide them as the kernel would.
+  auto hide = [&] {
+    std::ifstream in(fake.root() / "100" / "stat");
+    std::string line((std::istreambuf_iterator<char>(in)), {});
+    line.replace(line.find(" 18446744073709551615 1 1 "), 26, " 18446744073709551615 0 0 ");
+    std::ofstream(fake.root() / "100" / "stat", std::ios::trunc) << line;
+  };
+  hide();
+  auto collector = collector_for(fake);
+  EXPECT_EQ(collector->collect().processes[0].identity->exec_signature, 0u);
+  p.cmdline = {"bash", "build.sh"};
+  fake.add(p);
+  hide();
+  const Snapshot& s = collector->collect();
+  EXPECT_EQ(s.stats.first_sight, 0u);
+  EXPECT_EQ(s.processes[0].identity->cmdline, std::vector<std::string>{"bash"});
 }
 
 TEST_P(CollectorModes, AnEmptyCmdlineIsReadOnceMoreThenBelieved) {
@@ -320,6 +363,125 @@ TEST_P(CollectorModes, SeesOurChildrenWithTheirCommandLines) {
   ASSERT_NE(pb, nullptr);
   EXPECT_EQ(pb->stat.ppid, ::getpid());
   EXPECT_GT(pb->rss_bytes, 0u);
+}
+
+// A temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "execsig.XXXXXX").string();
+    if (!::mkdtemp(templ.data()))
+      throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    path_ = templ;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path operator/(const char* name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Opens a FIFO for writing once its reader is there (ENXIO until then) and
+// writes one line: the reader's `read` returns.
+void release_fifo(const std::filesystem::path& fifo) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    procmon::UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (fd) {
+      ASSERT_EQ(::write(fd.get(), "\n", 1), 1);
+      return;
+    }
+    ASSERT_EQ(errno, ENXIO);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  FAIL() << "nobody opened " << fifo << " for reading in 10 s";
+}
+
+class NoReader : public ProcessReader {
+ public:
+  bool read(pid_t, ProcessSample&) override { return false; }
+};
+
+const Event* event_of(const std::vector<Event>& events, pid_t pid) {
+  for (const auto& e : events)
+    if (e.pid == pid) return &e;
+  return nullptr;
+}
+
+// sh execs sh (same binary, same comm) with other arguments: the collector
+// reads the new cmdline, the differ reports changed(exec), and so does the
+// connector's path through the /proc reader. FIFOs hold each sh still: no
+// grandchild is forked, so killing the child leaves nothing behind.
+TEST_P(CollectorModes, ARealExecKeepingTheCommIsReportedAsAnExec) {
+  TempDir dir;
+  const auto go = dir / "go", hold = dir / "hold";
+  ASSERT_EQ(::mkfifo(go.c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo(hold.c_str(), 0600), 0);
+  const std::vector<std::string> before{
+      "/bin/sh", "-c",        "read x < \"$1\"; exec /bin/sh -c 'read y < \"$0\"; :' \"$2\" second",
+      "first",   go.string(), hold.string()};
+  const std::vector<std::string> after{"/bin/sh", "-c", "read y < \"$0\"; :", hold.string(),
+                                       "second"};
+  ForkedChildren children;
+  pid_t pid = children.spawn_exec(before);
+  ASSERT_NO_FATAL_FAILURE(wait_until_exec_done(pid, before));
+
+  auto collector = make_collector({.mode = GetParam()});
+  const ProcessRecord* r = find(collector->collect(), pid);
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->identity->cmdline, before);
+  const std::string comm(r->stat.comm.view());
+  if (r->identity->exec_signature == 0) GTEST_SKIP() << "stat hides the exec addresses here";
+  NoReader no_reader;
+  ProcessTable table(no_reader);
+  std::vector<Event> events;
+  table.baseline(collector->collect(), 1, events);
+
+  ASSERT_NO_FATAL_FAILURE(release_fifo(go));
+  ASSERT_NO_FATAL_FAILURE(wait_until_exec_done(pid, after));
+  const Snapshot& s = collector->collect();
+  r = find(s, pid);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->stat.comm.view(), comm);  // the name kept
+  EXPECT_EQ(r->identity->cmdline, after);
+
+  events.clear();
+  table.apply_snapshot(s, 2, 3, events);
+  const Event* e = event_of(events, pid);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->kind, EventKind::kChanged);
+  EXPECT_EQ(e->changes, kChangeExec);
+  EXPECT_EQ(e->cmdline, after);
+
+  // The connector's path: the /proc reader reads the new program at once.
+  ProcProcessReader proc_reader;
+  ProcessTable connector_table(proc_reader);
+  events.clear();
+  connector_table.on_fork(pid, ::getpid(), 1, 1, events);
+  connector_table.on_exec(pid, 2, 2, events);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].kind, EventKind::kChanged);
+  EXPECT_EQ(events[1].cmdline, after);
+  EXPECT_EQ(events[1].comm, comm);
+}
+
+TEST(ProcProcessReader, ReadsALiveProcessAndRefusesAGoneOne) {
+  FakeProc fake;
+  fake.add({.pid = 100, .comm = "x y", .cmdline = {"/bin/x", "a b"}, .uid = 7, .arg_start = 5});
+  ProcProcessReader reader(fake.root().string(), 4);
+  ProcessSample sample;
+  ASSERT_TRUE(reader.read(100, sample));
+  EXPECT_EQ(sample.stat.comm.view(), "x y");
+  EXPECT_EQ(sample.identity.start_time, 1000u);
+  EXPECT_EQ(sample.identity.uid, 7u);
+  EXPECT_EQ(sample.identity.exe, "/bin/proc");
+  EXPECT_EQ(sample.identity.cmdline, std::vector<std::string>{"/bin"});  // cut at 4 bytes
+  EXPECT_TRUE(sample.identity.cmdline_truncated);
+  EXPECT_NE(sample.identity.exec_signature, 0u);
+  EXPECT_EQ(sample.rss_bytes, 10u * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
+  EXPECT_FALSE(reader.read(101, sample));
 }
 
 TEST_P(CollectorModes, AZombieIsReportedWithoutCmdline) {

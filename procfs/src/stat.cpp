@@ -67,9 +67,13 @@ bool parse_stat(std::string_view text, StatFields& out) {
   out.state = p[1];
   p += 3;
 
-  // Fields 4..24, numbered as in proc(5); the rest of the line is not read.
+  // Fields 4..51, numbered as in proc(5); the rest of the line is not read.
+  // Past 24 the line may end early (older kernels): what it lacks stays 0.
+  out.start_code = out.end_code = out.start_stack = 0;
+  out.arg_start = out.arg_end = out.env_start = out.env_end = 0;
   std::uint64_t v = 0;
-  for (int field = 4; field <= 24; ++field) {
+  for (int field = 4; field <= 51; ++field) {
+    if (field > 24 && (p == end || *p == '\n')) break;
     bool ok = true;
     switch (field) {
       case 4:
@@ -107,6 +111,27 @@ bool parse_stat(std::string_view text, StatFields& out) {
         break;
       case 24:
         ok = scan_unsigned(p, end, out.rss_pages);
+        break;
+      case 26:
+        ok = scan_unsigned(p, end, out.start_code);
+        break;
+      case 27:
+        ok = scan_unsigned(p, end, out.end_code);
+        break;
+      case 28:
+        ok = scan_unsigned(p, end, out.start_stack);
+        break;
+      case 48:
+        ok = scan_unsigned(p, end, out.arg_start);
+        break;
+      case 49:
+        ok = scan_unsigned(p, end, out.arg_end);
+        break;
+      case 50:
+        ok = scan_unsigned(p, end, out.env_start);
+        break;
+      case 51:
+        ok = scan_unsigned(p, end, out.env_end);
         break;
       default:
         ok = skip_field(p, end);

@@ -21,6 +21,65 @@ std::string stat_line(const std::string& comm, int pid = 42) {
          "8192000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 }
 
+// A whole line of Linux 6.x (52 fields), taken from a real process, with a
+// chosen comm.
+std::string full_stat_line(const std::string& comm) {
+  return "26978 (" + comm +
+         ") R 26932 26932 4686 0 -1 4194304 99 0 0 0 0 0 0 0 20 0 1 0 160764 3133440 415 "
+         "18446744073709551615 93948722479104 93948722498985 140731112785136 0 0 0 0 0 0 0 0 0 "
+         "17 1 0 0 0 0 0 93948722514992 93948722516608 93949435887616 140731112786354 "
+         "140731112786374 140731112786374 140731112787947 0\n";
+}
+
+void expect_full_line_tail(const StatFields& f) {
+  EXPECT_EQ(f.rss_pages, 415u);
+  EXPECT_EQ(f.start_code, 93948722479104u);
+  EXPECT_EQ(f.end_code, 93948722498985u);
+  EXPECT_EQ(f.start_stack, 140731112785136u);
+  EXPECT_EQ(f.arg_start, 140731112786354u);
+  EXPECT_EQ(f.arg_end, 140731112786374u);
+  EXPECT_EQ(f.env_start, 140731112786374u);
+  EXPECT_EQ(f.env_end, 140731112787947u);
+}
+
+TEST(ParseStat, ReadsTheExecAddressesOfAWholeLine) {
+  StatFields f;
+  ASSERT_TRUE(parse_stat(full_stat_line("cat"), f));
+  EXPECT_EQ(f.pid, 26978);
+  EXPECT_EQ(f.start_time, 160764u);
+  expect_full_line_tail(f);
+}
+
+TEST(ParseStat, ALineEndingAtField24LeavesTheTailZero) {
+  StatFields f;
+  f.arg_start = f.env_end = 99;  // a reused struct: the tail must be reset
+  const std::string line =
+      "42 (old) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 5 9 20 0 2 0 123456 "
+      "8192000 300";
+  for (const std::string& text : {line, line + "\n", line + " 1844"}) {
+    ASSERT_TRUE(parse_stat(text, f)) << text;
+    EXPECT_EQ(f.rss_pages, 300u);
+    EXPECT_EQ(f.start_code, 0u);
+    EXPECT_EQ(f.arg_start, 0u);
+    EXPECT_EQ(f.env_end, 0u);
+  }
+  // Ending after field 27: 26 and 27 read, the rest 0.
+  ASSERT_TRUE(parse_stat(line + " 1844 5 6\n", f));
+  EXPECT_EQ(f.start_code, 5u);
+  EXPECT_EQ(f.end_code, 6u);
+  EXPECT_EQ(f.start_stack, 0u);
+}
+
+TEST(ParseStat, AnExecAddressThatIsNotANumberIsMalformed) {
+  StatFields f;
+  std::string line = full_stat_line("cat");
+  line.replace(line.find("93948722479104"), 1, "x");
+  EXPECT_FALSE(parse_stat(line, f));
+  line = full_stat_line("cat");
+  line.replace(line.find("140731112787947"), 15, "-1");
+  EXPECT_FALSE(parse_stat(line, f));
+}
+
 TEST(ParseStat, ReadsTheFieldsOfAPlainLine) {
   StatFields f;
   ASSERT_TRUE(parse_stat(stat_line("bash"), f));
@@ -51,6 +110,13 @@ TEST_P(HostileComm, EndsAtTheLastParenthesis) {
   EXPECT_EQ(f.state, 'S');
   EXPECT_EQ(f.ppid, 1);
   EXPECT_EQ(f.start_time, 123456u);
+}
+
+TEST_P(HostileComm, LeavesTheExecAddressesOfAWholeLineIntact) {
+  StatFields f;
+  ASSERT_TRUE(parse_stat(full_stat_line(GetParam()), f)) << GetParam();
+  EXPECT_EQ(f.comm.view(), GetParam().substr(0, 64));
+  expect_full_line_tail(f);
 }
 
 INSTANTIATE_TEST_SUITE_P(Comms, HostileComm,

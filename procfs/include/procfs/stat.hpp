@@ -44,13 +44,26 @@ struct StatFields {
   // 24: the kernel's per-CPU counter read without summing (Linux 6.2+): it
   // may be off by up to max(32, 2*cpus)*cpus pages, where statm sums exactly.
   std::uint64_t rss_pages = 0;
+  // Where the program's code, stack, argv and environment lie. The kernel
+  // shows them only to a reader that may ptrace the process (0 otherwise, and
+  // for kernel threads); with ASLR the stack and argv move on every exec. 0
+  // too when the line ends before them (older kernels).
+  std::uint64_t start_code = 0;   // 26
+  std::uint64_t end_code = 0;     // 27
+  std::uint64_t start_stack = 0;  // 28
+  std::uint64_t arg_start = 0;    // 48
+  std::uint64_t arg_end = 0;      // 49
+  std::uint64_t env_start = 0;    // 50
+  std::uint64_t env_end = 0;      // 51
 
   bool kernel_thread() const { return (flags & 0x00200000u) != 0; }  // PF_KTHREAD
 };
 
-// Parses fields 1 to 24 of a stat line; the rest of the line is not read.
-// Returns false on a malformed line (a field missing, not a number, out of
-// range); `out` is then unspecified.
+// Parses fields 1 to 51 of a stat line; the rest of the line is not read.
+// Fields 1-24 must be there; the line may end anywhere after field 24 (older
+// kernels print fewer), the fields it lacks read as 0. Returns false on a
+// malformed line (a field 1-24 missing, a field not a number, out of range);
+// `out` is then unspecified.
 bool parse_stat(std::string_view text, StatFields& out);
 
 }  // namespace procfs
