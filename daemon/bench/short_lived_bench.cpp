@@ -53,13 +53,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC, as the kernel's timestamps
 
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 // What one observer saw of loadgen's churn children.
 struct Tally {
   std::size_t children = 0;  // churn children seen at all
@@ -85,19 +78,32 @@ class Observer {
                       const std::unordered_set<pid_t>& helpers) const = 0;
 };
 
+// An observer that watches on a thread of its own until stopped.
+class ThreadedObserver : public Observer {
+ public:
+  void start() final {
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() final {
+    stop_ = true;
+    thread_.join();
+  }
+
+ protected:
+  virtual void run() = 0;  // returns soon after stopping() turns true
+  bool stopping() const { return stop_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // The collector every interval, as a poll-only monitor would run it.
-class PollObserver final : public Observer {
+class PollObserver final : public ThreadedObserver {
  public:
   PollObserver(std::chrono::nanoseconds interval, const std::atomic<pid_t>& loadgen)
       : interval_(interval), loadgen_(loadgen), collector_(procmond::make_collector()) {}
   const char* name() const override { return "poll"; }
-  void start() override {
-    thread_ = std::thread([this] { run(); });
-  }
-  void stop() override {
-    stop_ = true;
-    thread_.join();
-  }
   Tally tally(pid_t loadgen, std::uint64_t helper_life_ns,
               const std::unordered_set<pid_t>& helpers) const override {
     Tally t;
@@ -117,11 +123,11 @@ class PollObserver final : public Observer {
   struct Sighting {
     std::uint64_t first_ns = 0, last_ns = 0;
   };
-  void run() {
+  void run() override {
     auto next = Clock::now();
-    while (!stop_) {
+    while (!stopping()) {
       const pid_t parent = loadgen_.load();
-      const std::uint64_t now = monotonic_ns();
+      const std::uint64_t now = procmond::monotonic_now_ns();
       const procmond::Snapshot& snap = collector_->collect();
       ++cycles_;
       if (parent > 0)
@@ -148,24 +154,15 @@ class PollObserver final : public Observer {
   std::unique_ptr<procmond::Collector> collector_;
   std::unordered_map<std::pair<pid_t, std::uint64_t>, Sighting, KeyHash> seen_;
   std::size_t cycles_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 // The netlink proc connector, drained as soon as it is readable.
-class ConnectorObserver final : public Observer {
+class ConnectorObserver final : public ThreadedObserver {
  public:
   explicit ConnectorObserver(procmond::ProcConnector connector) : connector_(std::move(connector)) {
     events_.reserve(1 << 18);  // ours and the machine's: rarely grown while timing
   }
   const char* name() const override { return "connector"; }
-  void start() override {
-    thread_ = std::thread([this] { run(); });
-  }
-  void stop() override {
-    stop_ = true;
-    thread_.join();
-  }
   Tally tally(pid_t loadgen, std::uint64_t helper_life_ns,
               const std::unordered_set<pid_t>&) const override {
     using Kind = procmond::ConnectorEvent::Kind;
@@ -219,27 +216,25 @@ class ConnectorObserver final : public Observer {
     procmond::ConnectorEvent event;
     std::uint64_t delivered_ns;
   };
-  void run() {
-    while (!stop_) {
+  void run() override {
+    while (!stopping()) {
       pollfd p{connector_.fd(), POLLIN, 0};
       ::poll(&p, 1, 50);  // wakes to look at stop_
       drain();
     }
     drain();
-    last_ns_ = monotonic_ns();
+    last_ns_ = procmond::monotonic_now_ns();
   }
   void drain() {
     // Everything is kept: loadgen's pid is known only once it has forked.
     connector_.drain([&](const procmond::ConnectorEvent& e) {
-      events_.push_back({e, monotonic_ns()});
+      events_.push_back({e, procmond::monotonic_now_ns()});
     });
   }
 
   procmond::ProcConnector connector_;
   std::vector<Recorded> events_;
   std::uint64_t last_ns_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 // Nearest-rank percentile of sorted values.

@@ -65,13 +65,6 @@ class Children {
   std::vector<pid_t> pids_;
 };
 
-std::uint64_t monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 // Every event the connector delivers, machine-wide, in order.
 struct Recorder {
   ProcConnector& connector;
@@ -114,6 +107,31 @@ struct Recorder {
   }
 };
 
+// A pipe from the children to us. Ours the read end; the write end closes
+// on our side once they are forked, so that read() sees EOF when they end.
+struct Pipe {
+  procmon::UniqueFd read_end, write_end;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+  }
+};
+
+// In the child: the calling thread's tid, to `pipe`.
+bool send_tid(const Pipe& pipe) {
+  const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  return ::write(pipe.write_end.get(), &tid, sizeof tid) == sizeof tid;
+}
+
+// In the parent: the tid a child sent; 0 if none came.
+pid_t receive_tid(Pipe& pipe) {
+  pipe.write_end.reset();
+  pid_t tid = 0;
+  return ::read(pipe.read_end.get(), &tid, sizeof tid) == sizeof tid ? tid : 0;
+}
+
 ProcConnector open_or_skip(const ConnectorOptions& options = {}) {
   std::string why;
   auto c = ProcConnector::open(options, &why);
@@ -131,7 +149,7 @@ TEST(ProcConnector, SeesForkExecAndExitOfAChild) {
   EXPECT_GE(c.rcvbuf_bytes(), ConnectorOptions::kDefaultRcvbuf);
   Recorder rec{c};
   Children children;
-  const std::uint64_t before = monotonic_ns();
+  const std::uint64_t before = monotonic_now_ns();
   const pid_t child = children.spawn([] {
     ::execl("/bin/sh", "sh", "-c", "exit 7", static_cast<char*>(nullptr));
     return 127;
@@ -151,7 +169,7 @@ TEST(ProcConnector, SeesForkExecAndExitOfAChild) {
   EXPECT_LE(before, mine[0].mono_ns);
   EXPECT_LE(mine[0].mono_ns, mine[1].mono_ns);
   EXPECT_LE(mine[1].mono_ns, mine[2].mono_ns);
-  EXPECT_LE(mine[2].mono_ns, monotonic_ns());
+  EXPECT_LE(mine[2].mono_ns, monotonic_now_ns());
   EXPECT_TRUE(c.acknowledged());
   EXPECT_EQ(c.malformed(), 0u);
 }
@@ -177,19 +195,16 @@ TEST(ProcConnector, AThreadIsNotAProcess) {
   SKIP_UNLESS_ROOT();
   ProcConnector c = open_or_skip();
   Recorder rec{c};
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  procmon::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  Pipe pipe;
   Children children;
   const pid_t child = children.spawn([&] {
-    pid_t tid = 0;
-    std::thread t([&] { tid = static_cast<pid_t>(::syscall(SYS_gettid)); });
+    bool sent = false;
+    std::thread t([&] { sent = send_tid(pipe); });
     t.join();
-    return ::write(write_end.get(), &tid, sizeof tid) == sizeof tid ? 3 : 1;
+    return sent ? 3 : 1;
   });
-  write_end.reset();
-  pid_t tid = 0;
-  ASSERT_EQ(::read(read_end.get(), &tid, sizeof tid), static_cast<ssize_t>(sizeof tid));
+  const pid_t tid = receive_tid(pipe);
+  ASSERT_NE(tid, 0);
   const int status = children.wait_for(child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3);
   ASSERT_TRUE(rec.drain_until([&] { return rec.exited(child); }));
@@ -210,23 +225,19 @@ TEST(ProcConnector, AThreadsExecIsTheProcesssUnderItsPid) {
   SKIP_UNLESS_ROOT();
   ProcConnector c = open_or_skip();
   Recorder rec{c};
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  procmon::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  Pipe pipe;
   Children children;
   const pid_t child = children.spawn([&] {
     std::thread t([&] {
-      const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
-      if (::write(write_end.get(), &tid, sizeof tid) != sizeof tid) ::_exit(1);
+      if (!send_tid(pipe)) ::_exit(1);
       ::execl("/bin/sh", "sh", "-c", "exit 5", static_cast<char*>(nullptr));
       ::_exit(127);
     });
     t.join();
     return 1;
   });
-  write_end.reset();
-  pid_t tid = 0;
-  ASSERT_EQ(::read(read_end.get(), &tid, sizeof tid), static_cast<ssize_t>(sizeof tid));
+  const pid_t tid = receive_tid(pipe);
+  ASSERT_NE(tid, 0);
   const int status = children.wait_for(child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 5) << status;
   ASSERT_TRUE(rec.drain_until([&] {
@@ -275,17 +286,15 @@ TEST(ProcConnector, MovesKeepListening) {
 // Makes `n` children that block on a pipe, then lets them all exit at once
 // and reaps them: 2n events queue while nobody drains.
 std::vector<pid_t> burst(Children& children, std::size_t n) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
-  procmon::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  Pipe pipe;
   std::vector<pid_t> pids;
   for (std::size_t i = 0; i < n; ++i)
     pids.push_back(children.spawn([&] {
-      write_end.reset();
+      pipe.write_end.reset();
       char byte;
-      return static_cast<int>(::read(read_end.get(), &byte, 1));  // 0 at EOF
+      return static_cast<int>(::read(pipe.read_end.get(), &byte, 1));  // 0 at EOF
     }));
-  write_end.reset();  // EOF: all of them exit
+  pipe.write_end.reset();  // EOF: all of them exit
   for (pid_t pid : pids) children.wait_for(pid);
   return pids;
 }
@@ -349,9 +358,7 @@ TEST(ProcConnector, RefusedWithoutPrivilegeSaysWhy) {
     EXPECT_NE(why.find("CAP_NET_ADMIN"), std::string::npos) << why;
     return;
   }
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  procmon::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  Pipe pipe;
   Children children;
   const pid_t child = children.spawn([&] {
     constexpr uid_t kNobody = 65534;
@@ -360,13 +367,14 @@ TEST(ProcConnector, RefusedWithoutPrivilegeSaysWhy) {
       return 2;
     const auto [opened, why] = attempt();
     const std::string line = (opened ? "opened" : "refused: ") + why;
-    return ::write(write_end.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size())
+    return ::write(pipe.write_end.get(), line.data(), line.size()) ==
+                   static_cast<ssize_t>(line.size())
                ? 0
                : 1;
   });
-  write_end.reset();
+  pipe.write_end.reset();
   std::string text(512, '\0');
-  const ssize_t got = ::read(read_end.get(), text.data(), text.size());
+  const ssize_t got = ::read(pipe.read_end.get(), text.data(), text.size());
   ASSERT_EQ(children.wait_for(child), 0);
   ASSERT_GT(got, 0);
   text.resize(static_cast<std::size_t>(got));

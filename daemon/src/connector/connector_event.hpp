@@ -19,4 +19,8 @@ struct ConnectorEvent {
 
 const char* to_string(ConnectorEvent::Kind kind);
 
+// CLOCK_MONOTONIC now, in ns: the clock of mono_ns, to measure how late an
+// event arrived.
+std::uint64_t monotonic_now_ns();
+
 }  // namespace procmond

@@ -80,18 +80,6 @@ Outcome decode_event(std::span<const std::byte> body, std::uint32_t ack, std::ui
 
 }  // namespace
 
-const char* to_string(ConnectorEvent::Kind kind) {
-  switch (kind) {
-    case ConnectorEvent::Kind::kFork:
-      return "fork";
-    case ConnectorEvent::Kind::kExec:
-      return "exec";
-    case ConnectorEvent::Kind::kExit:
-      return "exit";
-  }
-  return "?";
-}
-
 ParsedDatagram parse_datagram(std::span<const std::byte> data, std::span<ConnectorEvent> out,
                               std::uint32_t ack_seq) {
   ParsedDatagram r;
