@@ -23,6 +23,7 @@ struct Proc {
   char state = 'S';
   std::uint32_t threads = 1;
   std::uint64_t utime = 5;
+  std::uint32_t flags = 0;
 };
 
 // Builds snapshots whose identities live as long as the builder.
@@ -46,6 +47,7 @@ class Snapshots {
       r.stat.state = p.state;
       r.stat.threads = p.threads;
       r.stat.utime = p.utime;
+      r.stat.flags = p.flags;
       r.rss_bytes = 4096;
       r.identity = &id;
       s.processes.push_back(r);
@@ -192,6 +194,28 @@ TEST_F(ProcessTableTest, ACommChangeIsAnExecEvenWithoutASignature) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].changes, kChangeExec);
   EXPECT_EQ(ev[0].comm, "make");
+}
+
+TEST_F(ProcessTableTest, AKernelThreadsNewCommIsNoExec) {
+  // A kworker names the work it picked up: its comm changes many times a second.
+  constexpr std::uint32_t kKthread = 0x00200000;
+  start({{.pid = 12,
+          .ppid = 2,
+          .comm = "kworker/u8:0-events",
+          .cmdline = {},
+          .exe = "",
+          .signature = 0,
+          .flags = kKthread}});
+  auto ev = apply({{.pid = 12,
+                    .ppid = 2,
+                    .comm = "kworker/u8:0-flush",
+                    .cmdline = {},
+                    .exe = "",
+                    .signature = 0,
+                    .generation = 2,
+                    .flags = kKthread}},
+                  100);
+  EXPECT_TRUE(ev.empty());
 }
 
 TEST_F(ProcessTableTest, AReparentIsAChange) {

@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "duration_arg.hpp"
+#include "procmon/duration_arg.hpp"
 #include "run_command.hpp"
 
 namespace {
@@ -43,7 +43,7 @@ int parse_and_run(int argc, char** argv) {
   run->add_option("--duration,-d", p.duration_s,
                   "How long the load is held (steady, burst: after the last start; ramp: the "
                   "climb; spike: three equal parts; churn: the whole run)")
-      ->transform(loadgen::duration_arg())
+      ->transform(procmon::duration_arg())
       ->capture_default_str();
   run->add_option("--kind,-k", kind, "sleep|cpu|mem|tree|exec")
       ->check(CLI::IsMember({"sleep", "cpu", "mem", "tree", "exec"}))
@@ -82,15 +82,15 @@ int parse_and_run(int argc, char** argv) {
   run->add_option("--burst-size", p.burst_size, "burst: children per group (0 = count/10)")
       ->capture_default_str();
   run->add_option("--burst-interval", p.burst_interval_s, "burst: time between groups")
-      ->transform(loadgen::duration_arg())
+      ->transform(procmon::duration_arg())
       ->capture_default_str();
   run->add_option("--spike-base", p.spike_base, "spike: children before and after (0 = count/10)")
       ->capture_default_str();
   run->add_option("--churn-life-min", p.churn_life_min_s, "churn: shortest life")
-      ->transform(loadgen::duration_arg(/*allow_zero=*/false))
+      ->transform(procmon::duration_arg(/*allow_zero=*/false))
       ->capture_default_str();
   run->add_option("--churn-life-max", p.churn_life_max_s, "churn: longest life")
-      ->transform(loadgen::duration_arg(/*allow_zero=*/false))
+      ->transform(procmon::duration_arg(/*allow_zero=*/false))
       ->capture_default_str();
   run->add_option("--seed", p.seed, "churn: seed of the lives")->capture_default_str();
   run->add_flag("--dry-run", o.dry_run, "Print the plan and check the limits; spawn nothing");

@@ -198,7 +198,9 @@ void ProcessTable::apply_snapshot(const Snapshot& snapshot, std::uint64_t t0, st
     const bool identity_newer = e.connector_identity && e.identity_mono >= t0;  // rule 3
     if (!identity_newer && (e.generation != id.generation || !(e.comm == r.stat.comm) ||
                             e.exec_signature != id.exec_signature)) {
-      if (e.exec_differs(r.stat.comm, id)) changes |= kChangeExec;
+      // A kernel thread never execs: a kworker's comm names the work it
+      // picked up, and changes many times a second.
+      if (!r.stat.kernel_thread() && e.exec_differs(r.stat.comm, id)) changes |= kChangeExec;
       e.set_identity(r.stat.comm, id);  // a mere re-read (same strings) adopts its generation
       e.connector_identity = false;
     }

@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-namespace loadgen {
+namespace procmon {
 
 inline constexpr const char* kDurationForms =
     "a duration: seconds (2, 0.5, 1e3) or a number with a unit: ms, s, m, h (500ms, 2s, 1m)";
@@ -36,4 +36,4 @@ inline CLI::Validator duration_arg(bool allow_zero = true) {
       "DURATION");
 }
 
-}  // namespace loadgen
+}  // namespace procmon

@@ -1,0 +1,63 @@
+#pragma once
+// The WAL writer on a thread of its own, with group commit: batches submitted
+// while an fsync is under way are written together and made durable by the
+// next one, so the fsync rate bounds the batch rate, not the event rate.
+// A batch comes back to the home context only once the policy says it is
+// durable (always, batch) or written (never): a subscriber never sees an
+// event the log could lose.
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "event_batch.hpp"
+#include "wal/wal_writer.hpp"
+
+namespace procmond {
+
+struct WalWorkerCounters {
+  std::atomic<std::uint64_t> records{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> syncs{0};
+  std::atomic<std::uint64_t> commits{0};  // group commits (one write and its sync)
+  std::atomic<std::uint64_t> failed_records{0};
+  std::atomic<int> last_errno{0};
+};
+
+class WalWorker {
+ public:
+  using Written = std::function<void(std::vector<std::shared_ptr<EventBatch>>&&)>;
+
+  WalWorker(wal::WalWriter writer, wal::SyncPolicy policy, boost::asio::io_context& home,
+            Written written);
+  ~WalWorker();
+  WalWorker(const WalWorker&) = delete;
+  WalWorker& operator=(const WalWorker&) = delete;
+
+  void submit(std::shared_ptr<EventBatch> batch);
+  // Writes and syncs what is pending, then joins; `written` is posted for it.
+  void stop();
+  const WalWorkerCounters& counters() const { return counters_; }
+
+ private:
+  void commit();
+
+  wal::WalWriter writer_;
+  const wal::SyncPolicy policy_;
+  boost::asio::io_context& home_;
+  Written written_;
+  WalWorkerCounters counters_;
+  boost::asio::io_context ctx_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::shared_ptr<EventBatch>> pending_;  // WAL thread only
+  bool commit_posted_ = false;                        // WAL thread only
+  std::vector<std::string_view> payloads_;
+  std::thread thread_;
+};
+
+}  // namespace procmond
