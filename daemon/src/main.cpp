@@ -12,7 +12,8 @@ namespace {
 
 // `procmond run`'s flags: each one given overrides the config file.
 struct RunFlags {
-  std::string config, socket, data_dir, interval, max_interval, wal_sync, connector, proc_root;
+  std::string config, socket, data_dir, interval, max_interval, stall_after, wal_sync, connector,
+      proc_root;
   std::uint64_t queue = 0, high_mark = 0, low_mark = 0, max_cmdline = 0;
   std::uint64_t synthetic_events = 0;
   double synthetic_rate = 0;
@@ -33,6 +34,10 @@ CLI::App* add_run(CLI::App& app, RunFlags& f) {
   run->add_option("--max-interval", f.max_interval, "The most backpressure stretches it to")
       ->check(procmon::duration_arg(false))
       ->default_str("8s");
+  run->add_option("--stall-after", f.stall_after,
+                  "A subscriber with events waiting that reads none this long stretches it too")
+      ->check(procmon::duration_arg(false))
+      ->default_str("50ms");
   run->add_option("--wal-sync", f.wal_sync,
                   "always: fsync each event; batch: one fsync per group of events; never")
       ->check(CLI::IsMember({"always", "batch", "never"}))
@@ -77,6 +82,7 @@ procmond::RunConfig run_config(const CLI::App& run, const RunFlags& f) {
   if (given("--data-dir")) c.data_dir = f.data_dir;
   if (given("--interval")) c.interval = procmond::parse_duration(f.interval);
   if (given("--max-interval")) c.max_interval = procmond::parse_duration(f.max_interval);
+  if (given("--stall-after")) c.stall_after = procmond::parse_duration(f.stall_after);
   if (given("--wal-sync")) c.wal_sync = f.wal_sync;
   if (given("--connector"))
     c.connector = f.connector == "on"    ? procmond::ConnectorMode::kOn

@@ -25,6 +25,15 @@ TEST(Backpressure, StretchesAboveTheHighMarkAndReturnsBelowTheLow) {
   EXPECT_EQ(bp.restores(), 1u);
 }
 
+TEST(Backpressure, AStallStretchesWhateverTheDepthAndEndsBelowTheLowMark) {
+  Backpressure bp(ms(1000), ms(8000), 100, 1000);
+  EXPECT_EQ(bp.observe(10, /*stalled=*/true), Backpressure::Move::kStretched);
+  EXPECT_TRUE(bp.holding());
+  EXPECT_EQ(bp.observe(10, true), Backpressure::Move::kNone);
+  EXPECT_EQ(bp.observe(500, false), Backpressure::Move::kNone);  // reading, but still deep
+  EXPECT_EQ(bp.observe(10, false), Backpressure::Move::kRestored);
+}
+
 TEST(Backpressure, EachStretchedCycleDoublesUpToTheCeiling) {
   Backpressure bp(ms(1000), ms(5000), 100, 1000);
   bp.observe(2000);

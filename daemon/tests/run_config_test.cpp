@@ -44,6 +44,7 @@ interval = "250ms"
 max_interval = "4s"
 high_mark = "2MiB"
 low_mark = 65536
+stall_after = "20ms"
 [subscribers]
 queue = "32MiB"
 max = 8
@@ -65,6 +66,7 @@ connector_buffer = "8MiB"
   EXPECT_EQ(c.max_interval, std::chrono::milliseconds(4000));
   EXPECT_EQ(c.high_mark, 2u << 20);
   EXPECT_EQ(c.low_mark, 65536u);
+  EXPECT_EQ(c.stall_after, std::chrono::milliseconds(20));
   EXPECT_EQ(c.queue_bytes, 32u << 20);
   EXPECT_EQ(c.max_subscribers, 8u);
   EXPECT_EQ(c.wal_sync, "always");
@@ -85,6 +87,7 @@ TEST_F(ConfigFile, TheShippedExampleHoldsTheDefaults) {
   EXPECT_EQ(c.max_interval, d.max_interval);
   EXPECT_EQ(c.high_mark, d.high_mark);
   EXPECT_EQ(c.low_mark, d.low_mark);
+  EXPECT_EQ(c.stall_after, d.stall_after);
   EXPECT_EQ(c.queue_bytes, d.queue_bytes);
   EXPECT_EQ(c.max_subscribers, d.max_subscribers);
   EXPECT_EQ(c.wal_sync, d.wal_sync);

@@ -1,9 +1,11 @@
 #pragma once
 // When subscribers fall behind, the daemon makes events more slowly: the
-// fullest subscriber queue above the high mark doubles the collection
-// interval (up to a ceiling) and holds back synthetic events; below the low
-// mark the interval returns to its base. Between the marks nothing moves,
-// so the interval does not flap.
+// fullest subscriber queue above the high mark, or a subscriber that has read
+// nothing for a while though events wait for it (stalled), doubles the
+// collection interval (up to a ceiling) and holds back synthetic events; once
+// the fullest queue is below the low mark and none is stalled, the interval
+// returns to its base. Between the marks nothing moves, so it does not flap.
+// The stall is what reacts at any event rate: a queue fills at the rate's pace.
 
 #include <chrono>
 #include <cstddef>
@@ -19,8 +21,8 @@ class Backpressure {
 
   enum class Move { kNone, kStretched, kRestored };
   // Called whenever the fullest queue's depth may have changed.
-  Move observe(std::size_t fullest_bytes) {
-    if (fullest_bytes > high_) {
+  Move observe(std::size_t fullest_bytes, bool stalled = false) {
+    if (fullest_bytes > high_ || stalled) {
       holding_ = true;
       if (stretched_) return Move::kNone;
       stretched_ = true;
@@ -30,6 +32,7 @@ class Backpressure {
     }
     if (fullest_bytes < low_) holding_ = false;
     if (!stretched_ || fullest_bytes >= low_) return Move::kNone;
+    // (a stall ended: reading again, and the queue below the low mark)
     stretched_ = false;
     interval_ = base_;
     ++restores_;

@@ -49,6 +49,7 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       signals_(io_, SIGTERM, SIGINT),
       cycle_timer_(io_),
       synthetic_timer_(io_),
+      stall_timer_(io_),
       reader_(config.proc_root, config.max_cmdline_bytes),
       table_(reader_),
       backpressure_(config.interval, config.max_interval, config.low_mark, config.high_mark) {
@@ -314,20 +315,50 @@ std::unique_ptr<ReplaySource> Daemon::open_replay(std::uint64_t from, std::uint6
 void Daemon::subscribed(const std::shared_ptr<Session>&) {}
 
 void Daemon::queue_changed() {
-  std::size_t fullest = 0;
-  for (auto& s : sessions_) fullest = std::max(fullest, s->queued_bytes());
-  switch (backpressure_.observe(fullest)) {
+  look_at_subscribers();
+  arm_stall_timer();
+}
+
+void Daemon::arm_stall_timer() {
+  if (stall_timer_armed_ || stopping_) return;
+  bool unread = false;
+  for (auto& s : sessions_) unread = unread || s->has_unread();
+  if (!unread) return;
+  stall_timer_armed_ = true;
+  // Half the stall time: a stall is seen between 1 and 1.5 times it.
+  stall_timer_.expires_after(config_.stall_after / 2);
+  stall_timer_.async_wait([this](error_code ec) {
+    stall_timer_armed_ = false;
+    if (ec || stopping_) return;
+    look_at_subscribers();
+    arm_stall_timer();
+  });
+}
+
+void Daemon::look_at_subscribers() {
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t fullest = 0, stalled = 0;
+  for (auto& s : sessions_) {
+    fullest = std::max(fullest, s->queued_bytes());
+    stalled += s->stalled(now, config_.stall_after);
+  }
+  stalled_ = stalled;
+  switch (backpressure_.observe(fullest, stalled > 0)) {
     case Backpressure::Move::kStretched:
-      log_line(
-          fmt::format("backpressure: a subscriber queue holds {} bytes (high mark {}): "
-                      "interval stretched to {} ms",
-                      fullest, config_.high_mark, backpressure_.interval().count()));
+      log_line(fmt::format("backpressure: {}: interval stretched to {} ms",
+                           stalled ? fmt::format("{} subscriber(s) read nothing for {} ms", stalled,
+                                                 config_.stall_after.count())
+                                   : fmt::format("a subscriber queue holds {} bytes (high mark {})",
+                                                 fullest, config_.high_mark),
+                           backpressure_.interval().count()));
       // The next cycle moves out to the new interval at once.
       if (!cycle_running_ && baselined_) schedule_cycle(backpressure_.interval());
       break;
     case Backpressure::Move::kRestored:
-      log_line(fmt::format("backpressure: queues below {} bytes: interval back to {} ms",
-                           config_.low_mark, backpressure_.interval().count()));
+      log_line(
+          fmt::format("backpressure: subscribers read again (queues below {} bytes): "
+                      "interval back to {} ms",
+                      config_.low_mark, backpressure_.interval().count()));
       pump_synthetic();
       break;
     case Backpressure::Move::kNone:
@@ -370,6 +401,8 @@ nlohmann::json Daemon::status() {
         {"stretches", backpressure_.stretches()},
         {"restores", backpressure_.restores()},
         {"fullest_queue_bytes", fullest},
+        {"stalled_subscribers", stalled_},
+        {"stall_after_ms", config_.stall_after.count()},
         {"high_mark", config_.high_mark},
         {"low_mark", config_.low_mark}}},
       {"seq", head_seq_},
@@ -402,6 +435,7 @@ void Daemon::shutdown(int signal) {
   acceptor_.close(ignored);
   cycle_timer_.cancel();
   synthetic_timer_.cancel();
+  stall_timer_.cancel();
   if (connector_fd_) connector_fd_->close(ignored);
   poller_->stop();
   // The last batches are written and synced; their `written` handlers are

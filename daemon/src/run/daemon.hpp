@@ -58,6 +58,8 @@ class Daemon final : public SessionHost {
   void emit(std::vector<Event>& events);
   void on_written(std::vector<std::shared_ptr<EventBatch>>&& batches);
   void pump_synthetic();
+  void arm_stall_timer();
+  void look_at_subscribers();
   void shutdown(int signal);
   void log_line(const std::string& line);
 
@@ -69,6 +71,9 @@ class Daemon final : public SessionHost {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer cycle_timer_;
   boost::asio::steady_timer synthetic_timer_;
+  boost::asio::steady_timer stall_timer_;  // runs only while a subscriber has unread bytes
+  bool stall_timer_armed_ = false;
+  std::size_t stalled_ = 0;  // subscribers stalled at the last look
   std::optional<ProcConnector> connector_;
   std::optional<boost::asio::posix::stream_descriptor> connector_fd_;
   std::string connector_why_;  // why it is not in force

@@ -167,6 +167,7 @@ void load_config_file(const std::filesystem::path& file, RunConfig& c) {
     bp.duration("max_interval", c.max_interval);
     bp.size("high_mark", c.high_mark);
     bp.size("low_mark", c.low_mark);
+    bp.duration("stall_after", c.stall_after);
     bp.no_others();
 
     Keys subs(section(root, "subscribers"), "subscribers.");
@@ -208,6 +209,7 @@ void validate(const RunConfig& c) {
   if (c.interval < 10ms) fail("interval must be at least 10ms");
   if (c.max_interval < c.interval) fail("backpressure.max_interval must be >= interval");
   if (c.low_mark >= c.high_mark) fail("backpressure.low_mark must be below high_mark");
+  if (c.stall_after < 2ms) fail("backpressure.stall_after must be at least 2ms");
   if (c.high_mark >= c.queue_bytes) fail("backpressure.high_mark must be below subscribers.queue");
   if (c.segment_bytes < 4096) fail("wal.segment_size must be at least 4KiB");
   if (c.max_cmdline_bytes < 1) fail("collector.max_cmdline must be at least 1 byte");

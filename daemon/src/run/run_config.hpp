@@ -18,11 +18,15 @@ struct RunConfig {
   std::filesystem::path data_dir;
   std::chrono::milliseconds interval{1000};
 
-  // Backpressure: the fullest subscriber queue above high_mark bytes stretches
-  // the interval (doubling, up to max_interval); below low_mark it returns.
+  // Backpressure: the fullest subscriber queue above high_mark bytes, or a
+  // stalled subscriber, stretches the interval (doubling, up to
+  // max_interval); below low_mark, none stalled, it returns.
   std::chrono::milliseconds max_interval{8000};
   std::size_t high_mark = 1u << 20;
   std::size_t low_mark = 256u << 10;
+  // A subscriber with bytes waiting that reads none for this long is stalled:
+  // the interval stretches whatever the queue's depth.
+  std::chrono::milliseconds stall_after{50};
 
   // Subscribers: each queue holds at most queue_bytes of events; one that
   // passes it is disconnected (it may come back from its last seq).

@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -174,10 +176,14 @@ void Session::write_more() {
     return;
   }
   writing_ = true;
+  // Bytes wait from now: a stall counts from here, not from an idle time.
+  if (!unread_) progress_at_ = std::chrono::steady_clock::now();
+  unread_ = true;
   asio::async_write(socket_, buffers_,
-                    [self = shared_from_this(), replaying](error_code ec, std::size_t) {
+                    [self = shared_from_this(), replaying](error_code ec, std::size_t n) {
                       self->writing_ = false;
                       if (ec) return self->finish();
+                      self->written_bytes_ += n;
                       if (replaying && self->replay_) {
                         self->next_seq_ = std::max(self->next_seq_, self->replay_->last_seq() + 1);
                       }
@@ -191,6 +197,25 @@ void Session::write_more() {
                       if (self->queued_bytes_ <= self->queue_limit_ / 4) self->told_slow_ = false;
                       self->write_more();
                     });
+}
+
+bool Session::stalled(std::chrono::steady_clock::time_point now,
+                      std::chrono::milliseconds stall_after) {
+  if (closed_ || !subscribed_) return false;
+  int outq = 0;
+  if (::ioctl(socket_.native_handle(), SIOCOUTQ, &outq) != 0) outq = 0;
+  unread_ = writing_ || queued_bytes_ > 0 || outq > 0;
+  // What the peer has read, give or take a write under way: it grows only
+  // when the peer reads (our own writes raise both terms, or, part-done,
+  // lower it).
+  const std::int64_t consumed = static_cast<std::int64_t>(written_bytes_) - outq;
+  const bool read_some = consumed > last_consumed_;
+  last_consumed_ = consumed;
+  if (!unread_ || read_some) {
+    progress_at_ = now;
+    return false;
+  }
+  return now - progress_at_ >= stall_after;
 }
 
 void Session::close_with(const std::string& reason, std::chrono::milliseconds grace) {

@@ -63,6 +63,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void refuse(const std::string& reason);
 
   std::size_t queued_bytes() const { return queued_bytes_; }
+  // Whether bytes wait for this subscriber (in our queue or the socket's) and
+  // it has read none of them for `stall_after`. Reads SIOCOUTQ, the bytes the
+  // peer has not read yet: a stall shows before the socket buffer fills.
+  bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds stall_after);
+  bool has_unread() const { return unread_; }
   bool subscriber() const { return subscribed_; }
   std::uint64_t next_seq() const { return next_seq_; }  // the first seq not yet sent
 
@@ -101,6 +106,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::deque<Entry> queue_;
   std::size_t queued_bytes_ = 0;
+  std::uint64_t written_bytes_ = 0;  // completed writes
+  std::int64_t last_consumed_ = 0;   // completed writes less the kernel's unread bytes
+  std::chrono::steady_clock::time_point progress_at_{};
+  bool unread_ = false;
   bool writing_ = false;
   std::size_t in_flight_ = 0;  // entries of queue_ being written (or the replay chunk)
   std::string replay_buf_;
