@@ -18,6 +18,7 @@ class ProcProcessReader final : public ProcessReader {
   explicit ProcProcessReader(const std::string& proc_root = "/proc",
                              std::size_t max_cmdline_bytes = CollectorOptions::kDefaultMaxCmdline);
   bool read(pid_t pid, ProcessSample& out) override;
+  bool read_stat(pid_t pid, ProcessSample& out) override;
 
  private:
   procmon::UniqueFd proc_fd_;

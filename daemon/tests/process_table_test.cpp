@@ -1,4 +1,5 @@
 #include "events/process_table.hpp"
+#include "exec_signature.hpp"
 
 #include <gtest/gtest.h>
 
@@ -62,12 +63,20 @@ class Snapshots {
 
 class FakeReader : public ProcessReader {
  public:
+  bool read_stat(pid_t pid, ProcessSample& out) override {
+    ++stat_reads;
+    return fill(pid, out);
+  }
   bool read(pid_t pid, ProcessSample& out) override {
     ++reads;
+    return fill(pid, out);
+  }
+  bool fill(pid_t pid, ProcessSample& out) {
     auto it = procs.find(pid);
     if (it == procs.end()) return false;
     const Proc& p = it->second;
     out = ProcessSample{};
+    out.stat = code;
     out.stat.pid = p.pid;
     out.stat.ppid = p.ppid;
     out.stat.start_time = p.start_time;
@@ -82,7 +91,9 @@ class FakeReader : public ProcessReader {
   }
   void add(const Proc& p) { procs[p.pid] = p; }
   std::map<pid_t, Proc> procs;
+  procfs::StatFields code;  // the address fields every stat read shows
   int reads = 0;
+  int stat_reads = 0;
 };
 
 class ProcessTableTest : public ::testing::Test {
@@ -368,6 +379,38 @@ TEST_F(ProcessTableTest, AForkReadTooLateReportsPidAndPpidThenTheExit) {
   EXPECT_EQ(events[1].kind, EventKind::kExited);
   EXPECT_EQ(events[1].ppid, 4);
   EXPECT_EQ(table.size(), 0u);
+}
+
+TEST_F(ProcessTableTest, AForkedChildRunningItsParentsProgramIsReadByStatAlone) {
+  reader.code.start_code = 0x1000;
+  reader.code.end_code = 0x2000;
+  reader.code.start_stack = 0x7ff000;
+  reader.code.arg_start = 0x7ff100;
+  reader.code.arg_end = 0x7ff200;
+  const std::uint64_t sig = exec_signature(reader.code);
+  start({{.pid = 9,
+          .comm = "server",
+          .cmdline = {"/usr/bin/server", "-d"},
+          .exe = "/usr/bin/server",
+          .signature = sig}});
+  // What a full read would say (it must not be needed): another program.
+  reader.add({.pid = 10, .ppid = 9, .comm = "server", .cmdline = {"other"}, .exe = "/bin/other"});
+  table.on_fork(10, 9, 100, 43, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, EventKind::kStarted);
+  EXPECT_EQ(events[0].cmdline, (std::vector<std::string>{"/usr/bin/server", "-d"}));
+  EXPECT_EQ(events[0].exe, "/usr/bin/server");
+  EXPECT_EQ(reader.stat_reads, 1);
+  EXPECT_EQ(reader.reads, 0);
+
+  // A child whose signature differs (it exec'd already) is read whole.
+  events.clear();
+  reader.code.arg_start = 0x1;
+  reader.add({.pid = 11, .ppid = 9, .comm = "server", .cmdline = {"other"}, .exe = "/bin/other"});
+  table.on_fork(11, 9, 101, 44, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].exe, "/bin/other");
+  EXPECT_EQ(reader.reads, 1);
 }
 
 TEST_F(ProcessTableTest, AForkOfAKnownProcessSaysNothing) {

@@ -50,6 +50,7 @@ queue = "32MiB"
 max = 8
 [wal]
 sync = "always"
+batch_delay = "1ms"
 segment_size = "1MiB"
 retain_size = "10MiB"
 retain_age = "2h"
@@ -70,6 +71,7 @@ connector_buffer = "8MiB"
   EXPECT_EQ(c.queue_bytes, 32u << 20);
   EXPECT_EQ(c.max_subscribers, 8u);
   EXPECT_EQ(c.wal_sync, "always");
+  EXPECT_EQ(c.batch_delay, std::chrono::milliseconds(1));
   EXPECT_EQ(c.segment_bytes, 1u << 20);
   EXPECT_EQ(c.retain_bytes, 10u << 20);
   EXPECT_EQ(c.retain_age, std::chrono::seconds(7200));
@@ -91,6 +93,7 @@ TEST_F(ConfigFile, TheShippedExampleHoldsTheDefaults) {
   EXPECT_EQ(c.queue_bytes, d.queue_bytes);
   EXPECT_EQ(c.max_subscribers, d.max_subscribers);
   EXPECT_EQ(c.wal_sync, d.wal_sync);
+  EXPECT_EQ(c.batch_delay, d.batch_delay);
   EXPECT_EQ(c.segment_bytes, d.segment_bytes);
   EXPECT_EQ(c.retain_bytes, d.retain_bytes);
   EXPECT_EQ(c.retain_age, d.retain_age);

@@ -275,3 +275,34 @@ def test_bad_config_and_unusable_dirs_fail_at_start_with_one_line(bin_dir, tmp_p
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "cannot create data directory" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs for a full disk: needs root")
+def test_a_full_disk_is_said_counted_and_live_subscribers_still_served(procmond, tmp_path):
+    data = tmp_path / "small"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(data)], check=True)
+    try:
+        cfg = tmp_path / "small.toml"
+        cfg.write_text('[wal]\nsegment_size = "128KiB"\n')
+        d = procmond(*FAST, "--config", str(cfg), "--synthetic-events", "30000",
+                     "--synthetic-rate", "30000", start=False)
+        d.data = data / "d"
+        d.start()
+        c = Conn(d.socket)
+        c.request({"op": "subscribe"})
+        assert c.control()["type"] == "subscribed"
+        last = 0
+        while last < 30001:  # the snapshot marker, then 30,000 synthetic
+            f = c.next()
+            assert f is not None
+            if f[0] == EVENT:
+                last = seq_of(f[1])
+        st = d.status()
+        # About 3.6 MB of events into 1 MB: most could not be written, and say so.
+        assert st["wal"]["unwritten_events"] > 10000, st["wal"]
+        assert "wal: cannot write (No space left on device)" in d.log_text()
+        c.close()
+        assert d.stop() == 0
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)

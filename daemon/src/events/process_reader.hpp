@@ -24,6 +24,10 @@ class ProcessReader {
   // read (cmdline, status, exe) is left empty, as the collector does. `out`
   // is reused: its strings keep their capacity.
   virtual bool read(pid_t pid, ProcessSample& out) = 0;
+  // stat alone (out.identity untouched): a forked child that still has its
+  // parent's exec signature and comm runs its parent's program, so its
+  // cmdline, exe and uid are the parent's and need no reading.
+  virtual bool read_stat(pid_t pid, ProcessSample& out) { return read(pid, out); }
 };
 
 }  // namespace procmond

@@ -1,5 +1,7 @@
 #include "events/process_table.hpp"
 
+#include "exec_signature.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <utility>
@@ -231,7 +233,16 @@ void ProcessTable::apply_snapshot(const Snapshot& snapshot, std::uint64_t t0, st
 
 void ProcessTable::on_fork(pid_t pid, pid_t ppid, std::uint64_t mono_ns, std::int64_t now_ns,
                            std::vector<Event>& out) {
-  const bool read = reader_.read(pid, sample_);
+  // A child that still runs its parent's program (same exec signature and
+  // comm) has the parent's cmdline, exe and uid: stat alone is read, a
+  // quarter of the files. (A pointer into the table survives a rehash.)
+  bool read = reader_.read_stat(pid, sample_);
+  const auto parent_it = table_.find(ppid);
+  const Entry* parent = parent_it == table_.end() ? nullptr : &parent_it->second;
+  const bool like_parent = read && parent && parent->exec_signature != 0 &&
+                           parent->exec_signature == exec_signature(sample_.stat) &&
+                           parent->comm == sample_.stat.comm;
+  if (read && !like_parent) read = reader_.read(pid, sample_);
   auto it = table_.find(pid);
   if (it != table_.end()) {
     // Known already (a snapshot newer than this message saw it), or gone
@@ -249,7 +260,16 @@ void ProcessTable::on_fork(pid_t pid, pid_t ppid, std::uint64_t mono_ns, std::in
   if (read) {
     e.start_time = sample_.stat.start_time;
     e.set_counters(sample_.stat, sample_.rss_bytes);
-    e.set_identity(sample_.stat.comm, sample_.identity);
+    if (like_parent) {
+      e.comm = parent->comm;
+      e.exe = parent->exe;
+      e.cmdline = parent->cmdline;
+      e.cmdline_truncated = parent->cmdline_truncated;
+      e.uid = parent->uid;
+      e.exec_signature = parent->exec_signature;
+    } else {
+      e.set_identity(sample_.stat.comm, sample_.identity);
+    }
     e.generation = 0;  // not the collector's: compared on the next snapshot
   }
   emit(out, EventKind::kStarted, EventSource::kConnector, now_ns, pid, e);

@@ -76,8 +76,9 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
   for (const auto& c : recovery_.corruptions)
     log_line(fmt::format("wal: corrupt record in {} at offset {}: {}", c.segment.string(), c.offset,
                          c.why));
-  wal_ = std::make_unique<WalWorker>(std::move(writer), wal_options(config_).sync, io_,
-                                     [this](auto&& batches) { on_written(std::move(batches)); });
+  wal_ =
+      std::make_unique<WalWorker>(std::move(writer), wal_options(config_).sync, config_.batch_delay,
+                                  io_, [this](auto&& batches) { on_written(std::move(batches)); });
   poller_ = std::make_unique<Poller>(make_collector(collector_options(config_)), io_);
   start_connector();
   synthetic_left_ = config_.synthetic_events;

@@ -186,6 +186,7 @@ void load_config_file(const std::filesystem::path& file, RunConfig& c) {
         throw std::invalid_argument("'" + s + "' is not one of always, batch, never");
       c.wal_sync = s;
     });
+    wal.duration("batch_delay", c.batch_delay);
     wal.size("segment_size", c.segment_bytes);
     wal.size("retain_size", c.retain_bytes);
     wal.duration("retain_age", c.retain_age);

@@ -35,6 +35,9 @@ struct RunConfig {
 
   // Write-ahead log.
   std::string wal_sync = "batch";  // always | batch | never
+  // `batch`: the first event of a group waits at most this long for others
+  // before the group's one fdatasync (0: at once; and at once once 1,024 wait).
+  std::chrono::microseconds batch_delay{5000};
   std::uint64_t segment_bytes = 16u << 20;
   std::uint64_t retain_bytes = 1ull << 30;
   std::chrono::seconds retain_age{7 * 24 * 3600};

@@ -6,13 +6,16 @@
 
 namespace procmond {
 
-WalWorker::WalWorker(wal::WalWriter writer, wal::SyncPolicy policy, boost::asio::io_context& home,
+WalWorker::WalWorker(wal::WalWriter writer, wal::SyncPolicy policy,
+                     std::chrono::microseconds batch_delay, boost::asio::io_context& home,
                      Written written)
     : writer_(std::move(writer)),
       policy_(policy),
+      batch_delay_(batch_delay),
       home_(home),
       written_(std::move(written)),
       work_(ctx_.get_executor()),
+      delay_timer_(ctx_),
       thread_([this] { ctx_.run(); }) {}
 
 WalWorker::~WalWorker() {
@@ -21,19 +24,35 @@ WalWorker::~WalWorker() {
 
 void WalWorker::submit(std::shared_ptr<EventBatch> batch) {
   boost::asio::post(ctx_, [this, batch = std::move(batch)]() mutable {
+    pending_records_ += batch->items.size();
     pending_.push_back(std::move(batch));
-    // Every batch posted before this commit runs joins it.
-    if (!commit_posted_) {
+    if (commit_posted_) return;
+    // Every batch posted before the commit runs joins it. Under `batch`, the
+    // first one waits up to batch_delay for company, unless enough came:
+    // events that trickle in (a connector's forks and exits) would otherwise
+    // cost an fsync each.
+    if (policy_ != wal::SyncPolicy::kBatch || batch_delay_.count() == 0 ||
+        pending_records_ >= kEnoughRecords) {
+      delay_timer_.cancel();
       commit_posted_ = true;
       boost::asio::post(ctx_, [this] { commit(); });
+    } else if (!delay_armed_) {
+      delay_armed_ = true;
+      delay_timer_.expires_after(batch_delay_);
+      delay_timer_.async_wait([this](boost::system::error_code) {
+        delay_armed_ = false;
+        if (!pending_.empty() && !commit_posted_) commit();
+      });
     }
   });
 }
 
 void WalWorker::commit() {
   commit_posted_ = false;
+  pending_records_ = 0;
   std::vector<std::shared_ptr<EventBatch>> batches;
   batches.swap(pending_);
+  if (batches.empty()) return;
   bool ok = true;
   std::uint64_t records = 0, bytes = 0;
   if (policy_ == wal::SyncPolicy::kAlways) {
@@ -71,7 +90,13 @@ void WalWorker::commit() {
 
 void WalWorker::stop() {
   if (!thread_.joinable()) return;
-  work_.reset();  // run() returns once every submit and commit posted so far has run
+  // What waits for the delay is committed now; then run() returns once every
+  // submit and commit posted so far has run.
+  boost::asio::post(ctx_, [this] {
+    delay_timer_.cancel();
+    if (!pending_.empty()) commit();
+  });
+  work_.reset();
   thread_.join();
 }
 

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,8 +35,8 @@ class WalWorker {
  public:
   using Written = std::function<void(std::vector<std::shared_ptr<EventBatch>>&&)>;
 
-  WalWorker(wal::WalWriter writer, wal::SyncPolicy policy, boost::asio::io_context& home,
-            Written written);
+  WalWorker(wal::WalWriter writer, wal::SyncPolicy policy, std::chrono::microseconds batch_delay,
+            boost::asio::io_context& home, Written written);
   ~WalWorker();
   WalWorker(const WalWorker&) = delete;
   WalWorker& operator=(const WalWorker&) = delete;
@@ -49,11 +51,16 @@ class WalWorker {
 
   wal::WalWriter writer_;
   const wal::SyncPolicy policy_;
+  const std::chrono::microseconds batch_delay_;
+  static constexpr std::size_t kEnoughRecords = 1024;  // commit at once past this
   boost::asio::io_context& home_;
   Written written_;
   WalWorkerCounters counters_;
   boost::asio::io_context ctx_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::steady_timer delay_timer_;  // WAL thread only, as the rest below
+  bool delay_armed_ = false;
+  std::size_t pending_records_ = 0;
   std::vector<std::shared_ptr<EventBatch>> pending_;  // WAL thread only
   bool commit_posted_ = false;                        // WAL thread only
   std::vector<std::string_view> payloads_;
