@@ -1,15 +1,21 @@
-// What polling misses: loadgen churns short-lived children while two
+// What polling misses: loadgen churns short-lived children while four
 // observers watch in one run, each on its own thread:
 // - poll: the collector (make_collector()) every --poll-interval, counting
 //   loadgen's children that appear in any snapshot;
 // - connector: the netlink proc connector, counting their forks and exits,
 //   and the delay from the kernel's exit timestamp to our drain delivering
-//   it (CLOCK_MONOTONIC both).
-// Each observer is a class with start/stop/tally, so that the daemon's
-// end-to-end view (procmond run's event stream) can be added as a third.
+//   it (CLOCK_MONOTONIC both);
+// - procmond --connector on, and procmond --connector off --interval
+//   (--poll-interval): the daemon end to end. Each is started before loadgen
+//   (DaemonProcess: a temporary directory, SIGTERM at the end) with a
+//   subscriber that decodes every event frame; a child counts when the
+//   stream has its `started` (parent = loadgen) and/or its `exited`, and the
+//   delay is from the kernel's exit timestamp (the connector observer's) to
+//   the exited event's frame reaching the subscriber (CLOCK_MONOTONIC both).
 //
 //   short_lived_bench [--live 50] [--life 50ms] [--duration 10s] [--poll-interval 1s]
-//                     [--loadgen build/bin/loadgen] [--json FILE]
+//                     [--loadgen build/bin/loadgen] [--procmond build/bin/procmond]
+//                     [--no-daemons] [--daemon-arg=ARG ...] [--json FILE] [--metrics FILE]
 //
 // Needs root (the connector). loadgen's children are told apart by parent:
 // loadgen's pid (the zygote forks with CLONE_PARENT). loadgen's two helpers
@@ -18,7 +24,7 @@
 // and exit, or between the poll's first and last sight) counts as a helper,
 // not as a churn child. Exit status: 0 measured (also when loadgen shed
 // starts on a busy machine: the share is of those it started); 1 an error
-// (loadgen failed, no connector); 2 bad arguments.
+// (loadgen failed, no connector, a daemon failed); 2 bad arguments.
 
 #include <poll.h>
 #include <signal.h>
@@ -40,6 +46,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -48,34 +55,69 @@
 
 #include "collector.hpp"
 #include "connector/proc_connector.hpp"
+#include "ctl/client.hpp"
+#include "daemon_process.hpp"
+#include "events/event.hpp"
+#include "events/event_codec.hpp"
+#include "run/wire.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC, as the kernel's timestamps
+using namespace std::chrono_literals;
+
+// The users' bound on the delay from a process's exit to its exited event
+// reaching a subscriber.
+constexpr double kUsersBoundMs = 500;
+
+// "1s", "0.5s": procmond's duration syntax, and for people.
+std::string seconds_text(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+// What the connector observer knows of loadgen's churn children, for the
+// others: its helpers, and the kernel's exit timestamps.
+struct Reference {
+  std::unordered_set<pid_t> helpers;
+  std::unordered_map<pid_t, std::vector<std::uint64_t>> exits_ns;  // by pid, in time order
+
+  // The kernel's timestamp of the latest exit of `pid` at or before `t`; 0
+  // when it knows none (not one of loadgen's children).
+  std::uint64_t exit_before(pid_t pid, std::uint64_t t) const {
+    const auto it = exits_ns.find(pid);
+    if (it == exits_ns.end()) return 0;
+    const auto after = std::upper_bound(it->second.begin(), it->second.end(), t);
+    return after == it->second.begin() ? 0 : *(after - 1);
+  }
+};
 
 // What one observer saw of loadgen's churn children.
 struct Tally {
   std::size_t children = 0;  // churn children seen at all
-  std::size_t forks = 0;
-  std::size_t execs = 0;
-  std::size_t exits = 0;
-  std::size_t helpers = 0;  // loadgen's long-lived helpers, left out of the above
-  std::unordered_set<pid_t> helper_pids;
-  std::uint64_t overflows = 0;
-  std::vector<double> exit_delay_ms;  // kernel timestamp -> delivered to us
+  // Children whose start and whose end it saw (the connector: fork and exit;
+  // the daemon: started and exited events), and both; none for a poll.
+  std::optional<std::size_t> starts, ends, both;
+  std::size_t helpers = 0;            // loadgen's long-lived helpers, left out of the above
+  std::vector<double> exit_delay_ms;  // kernel's exit timestamp -> delivered to us
+  nlohmann::json extra = nlohmann::json::object();  // the view's own figures
+  std::string note;                                 // the same for people, one line
+  Reference reference;                              // the connector's, for the others
 };
 
-// Both observers learn loadgen's pid after they start (they must be watching
+// The observers learn loadgen's pid after they start (they must be watching
 // before its first fork); they keep what may be needed until then.
 class Observer {
  public:
   virtual ~Observer() = default;
-  virtual const char* name() const = 0;
+  virtual const char* name() const = 0;  // its key in --json and --metrics
+  virtual std::string label() const = 0;
   virtual void start() = 0;
   virtual void stop() = 0;  // after loadgen has exited
-  // `helpers`: pids another observer knows to be loadgen's helpers.
+  // `known`: what the connector observer (tallied first) knows.
   virtual Tally tally(pid_t loadgen, std::uint64_t helper_life_ns,
-                      const std::unordered_set<pid_t>& helpers) const = 0;
+                      const Reference& known) const = 0;
 };
 
 // An observer that watches on a thread of its own until stopped.
@@ -104,20 +146,23 @@ class PollObserver final : public ThreadedObserver {
   PollObserver(std::chrono::nanoseconds interval, const std::atomic<pid_t>& loadgen)
       : interval_(interval), loadgen_(loadgen), collector_(procmond::make_collector()) {}
   const char* name() const override { return "poll"; }
-  Tally tally(pid_t loadgen, std::uint64_t helper_life_ns,
-              const std::unordered_set<pid_t>& helpers) const override {
+  std::string label() const override {
+    return "collector every " + seconds_text(interval_) + " (ours)";
+  }
+  Tally tally(pid_t loadgen, std::uint64_t helper_life_ns, const Reference& known) const override {
     Tally t;
     for (const auto& [key, sighting] : seen_) {
       if (key.first != loadgen) continue;
       const auto pid = static_cast<pid_t>(key.second >> 32);
-      if (helpers.contains(pid) || sighting.last_ns - sighting.first_ns > helper_life_ns)
+      if (known.helpers.contains(pid) || sighting.last_ns - sighting.first_ns > helper_life_ns)
         ++t.helpers;
       else
         ++t.children;
     }
+    t.extra = {{"cycles", cycles_}};
+    t.note = std::to_string(cycles_) + " cycles";
     return t;
   }
-  std::size_t cycles() const { return cycles_; }
 
  private:
   struct Sighting {
@@ -163,8 +208,8 @@ class ConnectorObserver final : public ThreadedObserver {
     events_.reserve(1 << 18);  // ours and the machine's: rarely grown while timing
   }
   const char* name() const override { return "connector"; }
-  Tally tally(pid_t loadgen, std::uint64_t helper_life_ns,
-              const std::unordered_set<pid_t>&) const override {
+  std::string label() const override { return "proc connector (our drain)"; }
+  Tally tally(pid_t loadgen, std::uint64_t helper_life_ns, const Reference&) const override {
     using Kind = procmond::ConnectorEvent::Kind;
     struct Child {
       pid_t pid = 0;
@@ -192,22 +237,28 @@ class ConnectorObserver final : public ThreadedObserver {
     }
     for (auto& [pid, child] : live) done.push_back(child);  // no exit seen
     Tally t;
-    t.overflows = connector_.overflows();
+    std::size_t execs = 0, exits = 0;
     for (const auto& c : done) {
       const std::uint64_t end = c.exit ? c.exit->event.mono_ns : last_ns_;
       if (end - c.fork_ns > helper_life_ns) {
         ++t.helpers;
-        t.helper_pids.insert(c.pid);
+        t.reference.helpers.insert(c.pid);
         continue;
       }
       ++t.children;
-      ++t.forks;
-      t.execs += c.execs;
+      execs += c.execs;
       if (!c.exit) continue;
-      ++t.exits;
+      ++exits;
+      t.reference.exits_ns[c.pid].push_back(c.exit->event.mono_ns);
       t.exit_delay_ms.push_back(static_cast<double>(c.exit->delivered_ns - c.exit->event.mono_ns) /
                                 1e6);
     }
+    for (auto& [pid, times] : t.reference.exits_ns) std::sort(times.begin(), times.end());
+    t.starts = t.children;  // a child is one whose fork it saw
+    t.ends = t.both = exits;
+    const auto overflows = connector_.overflows();
+    t.extra = {{"forks", t.children}, {"execs", execs}, {"exits", exits}, {"overflows", overflows}};
+    t.note = std::to_string(execs) + " execs, " + std::to_string(overflows) + " overflows";
     return t;
   }
 
@@ -237,6 +288,191 @@ class ConnectorObserver final : public ThreadedObserver {
   std::uint64_t last_ns_ = 0;
 };
 
+// procmond run end to end: the daemon (started here, before loadgen, in a
+// temporary directory) and a subscriber on this observer's thread that keeps
+// every started and exited event with the moment its frame reached us.
+class DaemonObserver final : public ThreadedObserver {
+ public:
+  // Returns once the daemon has its baseline and we are subscribed. Throws
+  // std::runtime_error when it does not start or refuses the subscription.
+  DaemonObserver(const char* name, std::vector<std::string> args, const std::string& procmond)
+      : name_(name),
+        label_(label_of(args)),
+        daemon_(std::move(args), procmond),
+        client_(procmond::Client::connect(daemon_.socket())) {
+    // Its connector's events count only once the first cycle has set the
+    // baseline, which takes seconds on a loaded machine: wait for it,
+    // then subscribe (a subscriber that does not read would fall behind).
+    const auto deadline = Clock::now() + 60s;
+    for (auto status = daemon_.status(); status.value("cycles", 0) == 0;
+         status = daemon_.status()) {
+      if (Clock::now() > deadline)
+        throw std::runtime_error(label_ + " did not finish its first cycle in 60 s");
+      std::this_thread::sleep_for(10ms);
+    }
+    client_.request({{"op", "subscribe"}});
+    for (;;) {
+      const auto f = client_.next();
+      if (!f) throw std::runtime_error(label_ + " closed the connection: " + daemon_.log());
+      if (f->type != procmond::wire::FrameType::kControl) continue;
+      const auto reply = nlohmann::json::parse(f->body, nullptr, false);
+      if (!reply.is_discarded() && reply.value("type", "") == "subscribed") break;
+      throw std::runtime_error(label_ + " refused the subscription: " + std::string(f->body));
+    }
+    source_ = daemon_.status().value("source", "?");
+    events_.reserve(1 << 16);
+  }
+  const char* name() const override { return name_; }
+  std::string label() const override { return label_; }
+
+  // Children whose parent on `started` is loadgen, and the exited event of
+  // each; an exited event of a pid the connector saw exit as loadgen's child
+  // (parent unknown: a fork missed) counts as one seen by its end alone.
+  Tally tally(pid_t loadgen, std::uint64_t, const Reference& known) const override {
+    struct Child {
+      bool started = false, exited = false;
+    };
+    std::unordered_map<pid_t, std::size_t> open;  // pid -> its child, until its exited event
+    std::vector<Child> children;
+    std::size_t unmatched = 0, exited_by_poll = 0;
+    Tally t;
+    for (const auto& r : events_) {
+      if (known.helpers.contains(r.pid)) {
+        t.helpers += r.kind == procmond::EventKind::kStarted && r.ppid == loadgen;
+        continue;
+      }
+      if (r.kind == procmond::EventKind::kStarted) {
+        if (r.ppid != loadgen) continue;
+        open[r.pid] = children.size();
+        children.push_back({true, false});
+        continue;
+      }
+      const std::uint64_t exit_ns = known.exit_before(r.pid, r.received_ns);
+      if (const auto it = open.find(r.pid); it != open.end()) {
+        children[it->second].exited = true;
+        open.erase(it);
+      } else if (r.ppid == loadgen || exit_ns != 0) {
+        children.push_back({false, true});
+      } else {
+        continue;
+      }
+      exited_by_poll += r.source == procmond::EventSource::kPoll;
+      if (exit_ns == 0)
+        ++unmatched;
+      else
+        t.exit_delay_ms.push_back(static_cast<double>(r.received_ns - exit_ns) / 1e6);
+    }
+    std::size_t starts = 0, ends = 0, both = 0;
+    for (const auto& c : children) {
+      starts += c.started;
+      ends += c.exited;
+      both += c.started && c.exited;
+    }
+    t.children = children.size();
+    t.starts = starts;
+    t.ends = ends;
+    t.both = both;
+    const auto& bp = status_.contains("backpressure") ? status_["backpressure"] : nlohmann::json{};
+    t.extra = {{"started", starts},
+               {"exited", ends},
+               {"both", both},
+               {"exited_by_poll", exited_by_poll},
+               {"exits_without_kernel_time", unmatched},
+               {"undecodable_frames", undecodable_},
+               {"slow_warnings", slow_},
+               {"source", source_},
+               {"closed_early", closed_early_},
+               {"error", error_},
+               {"status",
+                {{"cycles", status_.value("cycles", 0)},
+                 {"connector_events", status_.value("connector_events", 0)},
+                 {"rescans", status_.value("rescans", 0)},
+                 {"interval_stretches", bp.value("stretches", 0)},
+                 {"slow_disconnects", status_.value("slow_disconnects", 0)},
+                 {"wal_sync", status_.contains("wal") ? status_["wal"].value("sync", "?") : "?"}}}};
+    t.note = "source " + source_ + ", " + std::to_string(status_.value("cycles", 0)) + " cycles, " +
+             std::to_string(status_.value("rescans", 0)) + " rescans, " +
+             std::to_string(exited_by_poll) + " exits by poll, " + std::to_string(unmatched) +
+             " without a kernel exit time";
+    if (closed_early_) t.note += "; the daemon closed the stream early";
+    if (!error_.empty()) t.note += "; " + error_;
+    return t;
+  }
+  // What went wrong with the stream, if anything: the figures are then short.
+  bool failed() const { return closed_early_ || !error_.empty() || undecodable_ > 0; }
+
+ private:
+  struct Received {
+    procmond::EventKind kind;
+    procmond::EventSource source;
+    pid_t pid, ppid;
+    std::uint64_t received_ns;
+  };
+  static std::string label_of(const std::vector<std::string>& args) {
+    std::string s = "procmond run";
+    for (const auto& a : args) s += " " + a;
+    return s;
+  }
+  void run() override {
+    try {
+      while (!stopping() && !closed_early_) read_frame(50);  // wakes to look at stop_
+      while (!closed_early_ && read_frame(0)) {
+      }
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+    try {
+      status_ = daemon_.status();
+    } catch (const std::exception& e) {
+      if (error_.empty()) error_ = e.what();
+    }
+    if (const int status = daemon_.stop(); status != 0 && error_.empty())
+      error_ = "procmond exited " + std::to_string(status) + ": " + daemon_.log();
+  }
+  // One frame if one comes within timeout_ms; false when none came or the
+  // stream ended.
+  bool read_frame(int timeout_ms) {
+    if (!client_.ready()) {
+      pollfd p{client_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    }
+    const auto f = client_.next();
+    if (!f) {
+      closed_early_ = true;
+      return false;
+    }
+    const std::uint64_t now = procmond::monotonic_now_ns();
+    if (f->type == procmond::wire::FrameType::kEvent) {
+      if (!procmond::decode(f->body, event_)) {
+        ++undecodable_;
+      } else if (event_.kind == procmond::EventKind::kStarted ||
+                 event_.kind == procmond::EventKind::kExited) {
+        events_.push_back({event_.kind, event_.source, event_.pid, event_.ppid, now});
+      }
+    } else if (f->type == procmond::wire::FrameType::kControl) {
+      // slow or bye: the stream is short of events from here on.
+      const auto j = nlohmann::json::parse(f->body, nullptr, false);
+      const std::string type = j.is_discarded() ? "?" : j.value("type", "?");
+      if (type == "slow") ++slow_;
+      if (type == "bye") error_ = "procmond said " + std::string(f->body);
+    }
+    return true;
+  }
+
+  const char* name_;
+  std::string label_;
+  procmond::testsupport::DaemonProcess daemon_;
+  procmond::Client client_;
+  std::string source_;
+  procmond::Event event_;  // decoded into, its strings reused
+  std::vector<Received> events_;
+  std::size_t undecodable_ = 0;
+  std::size_t slow_ = 0;  // "slow" control messages: this subscriber fell behind
+  bool closed_early_ = false;
+  std::string error_;
+  nlohmann::json status_ = nlohmann::json::object();
+};
+
 // Nearest-rank percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
@@ -251,7 +487,11 @@ struct Options {
   double poll_interval_s = 1.0;
   double helper_life_s = 2.0;
   std::string loadgen;
+  std::string procmond;
+  bool daemons = true;
+  std::vector<std::string> daemon_args;
   std::string json_out;
+  std::string metrics_out;
 };
 
 // Runs loadgen to the end; its summary (its --json) and exit status.
@@ -299,27 +539,127 @@ std::pair<nlohmann::json, int> run_loadgen(const Options& o, std::atomic<pid_t>&
   return {j, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
 }
 
+struct DelayStats {
+  std::size_t n = 0;
+  double p50 = 0, p99 = 0, max = 0;
+};
+
+DelayStats delay_stats(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  if (ms.empty()) return {};
+  return {ms.size(), percentile(ms, 0.50), percentile(ms, 0.99), ms.back()};
+}
+
+double share_pct(std::size_t n, std::size_t of) {
+  return of ? 100.0 * static_cast<double>(n) / static_cast<double>(of) : 0;
+}
+
+// One observer's figures: its --json object, and its row of the table.
+nlohmann::json figures(const Tally& t, std::size_t spawned) {
+  nlohmann::json j = {
+      {"seen", t.children}, {"share_pct", share_pct(t.children, spawned)}, {"helpers", t.helpers}};
+  if (t.ends) {
+    const DelayStats d = delay_stats(t.exit_delay_ms);
+    j.update({{"started_share_pct", share_pct(*t.starts, spawned)},
+              {"exited_share_pct", share_pct(*t.ends, spawned)},
+              {"both_share_pct", share_pct(*t.both, spawned)},
+              {"exit_delay_ms", {{"n", d.n}, {"p50", d.p50}, {"p99", d.p99}, {"max", d.max}}}});
+  }
+  j.update(t.extra);
+  return j;
+}
+
+void print_row(int width, const std::string& label, const Tally& t, std::size_t spawned) {
+  std::printf("%-*s %6zu %5.1f %%", width, label.c_str(), t.children,
+              share_pct(t.children, spawned));
+  if (!t.ends) {
+    std::printf(" %7s %7s %7s  %s\n", "-", "-", "-", "-");
+    return;
+  }
+  std::printf(" %7zu %7zu %7zu", *t.starts, *t.ends, *t.both);
+  const DelayStats d = delay_stats(t.exit_delay_ms);
+  if (d.n == 0)
+    std::printf("  -\n");
+  else
+    std::printf("  %.3f / %.3f / %.3f\n", d.p50, d.p99, d.max);
+}
+
+// The figures as perfkit.run/1 metrics ({"metrics": [...]}, for `perfkit
+// import metrics-json`): one process run, one sample each, short_lived.VIEW.*.
+nlohmann::json metrics_of(const nlohmann::json& out) {
+  auto metric = [](const std::string& name, const char* unit, const char* better, double value) {
+    return nlohmann::json{{"name", "short_lived." + name},
+                          {"unit", unit},
+                          {"better", better},
+                          {"samples", {value}},
+                          {"runs", {1}},
+                          {"portable", false}};
+  };
+  nlohmann::json ms = nlohmann::json::array();
+  ms.push_back(metric("loadgen.spawned", "count", "higher", out["loadgen"]["spawned"]));
+  ms.push_back(metric("loadgen.shed", "count", "lower", out["loadgen"]["shed"]));
+  for (const char* view : {"poll", "connector", "daemon_connector", "daemon_poll"}) {
+    if (!out.contains(view)) continue;
+    const auto& v = out[view];
+    const std::string at = std::string(view) + ".";
+    ms.push_back(metric(at + "seen_share", "percent", "higher", v["share_pct"]));
+    if (!v.contains("exit_delay_ms")) continue;
+    ms.push_back(metric(at + "exited_share", "percent", "higher", v["exited_share_pct"]));
+    if (v.contains("started")) {  // a daemon: started and exited are separate events
+      ms.push_back(metric(at + "started_share", "percent", "higher", v["started_share_pct"]));
+      ms.push_back(metric(at + "both_share", "percent", "higher", v["both_share_pct"]));
+    }
+    const auto& d = v["exit_delay_ms"];
+    if (d["n"] == 0) continue;
+    for (const char* q : {"p50", "p99", "max"}) {
+      ms.push_back(metric(at + "exit_delay_" + q + "_ms", "ms", "lower", d[q]));
+      // The users' bound, on the daemon with its connector.
+      if (std::string_view(view) == "daemon_connector" && std::string_view(q) == "p99")
+        ms.back()["target"] = kUsersBoundMs;
+    }
+  }
+  return {{"metrics", ms}};
+}
+
+bool write_json(const std::string& path, const nlohmann::json& j) {
+  std::ofstream f(path);
+  f << j.dump(2) << "\n";
+  if (f) return true;
+  std::cerr << "short_lived_bench: cannot write " << path << "\n";
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  o.loadgen = (std::filesystem::canonical("/proc/self/exe").parent_path() / "loadgen").string();
+  const auto here = std::filesystem::canonical("/proc/self/exe").parent_path();
+  o.loadgen = (here / "loadgen").string();
+  o.procmond = (here / "procmond").string();
   CLI::App app{
       "short_lived_bench: what a 1 s /proc poll misses of short-lived processes, "
-      "against the netlink proc connector"};
+      "against the netlink proc connector and procmond run end to end"};
   app.add_option("--live", o.live, "loadgen --count: children alive at once")
       ->capture_default_str();
   app.add_option("--life", o.life, "each child's life (loadgen's duration syntax)")
       ->capture_default_str();
   app.add_option("--duration", o.duration, "how long loadgen churns")->capture_default_str();
-  app.add_option("--poll-interval", o.poll_interval_s, "seconds between collector cycles")
+  app.add_option("--poll-interval", o.poll_interval_s,
+                 "seconds between collector cycles (ours, and the polling daemon's --interval)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--helper-life", o.helper_life_s,
                  "a child of loadgen alive longer (s) is one of its helpers, not churn")
       ->capture_default_str();
   app.add_option("--loadgen", o.loadgen, "loadgen binary")->capture_default_str();
+  app.add_option("--procmond", o.procmond, "procmond binary")->capture_default_str();
+  app.add_flag("!--no-daemons", o.daemons, "leave procmond run out (the sources alone)");
+  app.add_option("--daemon-arg", o.daemon_args,
+                 "one more argument for both daemons (repeat it: --daemon-arg=--wal-sync "
+                 "--daemon-arg=never)");
   app.add_option("--json", o.json_out, "also write the figures as JSON to FILE");
+  app.add_option("--metrics", o.metrics_out,
+                 "also write them as perfkit metrics JSON (short_lived.*) to FILE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -336,16 +676,37 @@ int main(int argc, char** argv) {
     std::cerr << "short_lived_bench: SO_RCVBUFFORCE refused; receive buffer "
               << connector->rcvbuf_bytes() << " bytes\n";
 
+  const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(o.poll_interval_s));
+  // The daemons first, each subscribed before loadgen's first fork.
+  std::vector<std::unique_ptr<DaemonObserver>> daemons;
+  auto daemon_args = [&](std::vector<std::string> args) {
+    args.insert(args.end(), o.daemon_args.begin(), o.daemon_args.end());
+    return args;
+  };
+  if (o.daemons) try {
+      daemons.push_back(std::make_unique<DaemonObserver>(
+          "daemon_connector", daemon_args({"--connector", "on"}), o.procmond));
+      daemons.push_back(std::make_unique<DaemonObserver>(
+          "daemon_poll", daemon_args({"--connector", "off", "--interval", seconds_text(interval)}),
+          o.procmond));
+    } catch (const std::exception& e) {
+      std::cerr << "short_lived_bench: " << e.what() << "\n";
+      return 1;
+    }
+
   std::atomic<pid_t> loadgen{0};
-  PollObserver poll(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::duration<double>(o.poll_interval_s)),
-                    loadgen);
+  PollObserver poll(interval, loadgen);
   ConnectorObserver conn(std::move(*connector));
-  // The connector first: it knows each child's life, and so the helpers.
+  // The connector first: it knows each child's life (so the helpers) and
+  // each exit's kernel timestamp.
   std::vector<Observer*> observers = {&conn, &poll};
+  for (auto& d : daemons) observers.push_back(d.get());
   for (auto* ob : observers) ob->start();
   auto [summary, status] = run_loadgen(o, loadgen);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the last exits' events
+  // The last exits' events: a polling daemon reports them at its next cycle.
+  std::this_thread::sleep_for(daemons.empty() ? std::chrono::nanoseconds(200ms)
+                                              : interval + std::chrono::nanoseconds(500ms));
   for (auto* ob : observers) ob->stop();
 
   if (summary.is_discarded() || !summary.contains("spawned")) {
@@ -359,47 +720,38 @@ int main(int argc, char** argv) {
                           {"asked", summary.value("asked", 0)},
                           {"spawned", spawned},
                           {"shed", summary.value("shed", 0)},
-                          {"start_lag_ms_p99", summary["start_lag_ms"].value("p99", 0.0)}}},
-                        {"poll_cycles", poll.cycles()}};
-  std::printf("loadgen: %zu children started (asked %d, shed %d, exit %d); %zu poll cycles\n",
-              spawned, summary.value("asked", 0), summary.value("shed", 0), status, poll.cycles());
-  std::unordered_set<pid_t> helpers;
+                          {"start_lag_ms_p99", summary["start_lag_ms"].value("p99", 0.0)}}}};
+  std::printf(
+      "loadgen: %zu children started (asked %d, shed %d, exit %d; start lag p99 %.1f ms)\n\n",
+      spawned, summary.value("asked", 0), summary.value("shed", 0), status,
+      summary["start_lag_ms"].value("p99", 0.0));
+  std::size_t width = 0;
+  for (auto* ob : observers) width = std::max(width, ob->label().size());
+  const int w = static_cast<int>(width);
+  std::printf("%-*s %6s %7s %7s %7s %7s  %s\n", w, "observer", "seen", "share", "started", "exited",
+              "both", "exit -> delivered, ms p50 / p99 / max");
+  Reference known;
+  std::vector<std::string> notes;
   for (auto* ob : observers) {
-    Tally t = ob->tally(loadgen.load(), helper_ns, helpers);
-    helpers.insert(t.helper_pids.begin(), t.helper_pids.end());
-    const double share =
-        spawned ? 100.0 * static_cast<double>(t.children) / static_cast<double>(spawned) : 0;
-    nlohmann::json j = {{"seen", t.children}, {"share_pct", share}, {"helpers", t.helpers}};
-    std::printf("%-9s saw %6zu (%5.1f %%) of them; helpers %zu", ob->name(), t.children, share,
-                t.helpers);
-    if (ob == &conn) {
-      std::sort(t.exit_delay_ms.begin(), t.exit_delay_ms.end());
-      const double p50 = percentile(t.exit_delay_ms, 0.50), p99 = percentile(t.exit_delay_ms, 0.99),
-                   max = t.exit_delay_ms.empty() ? 0 : t.exit_delay_ms.back();
-      j.update({{"forks", t.forks},
-                {"execs", t.execs},
-                {"exits", t.exits},
-                {"overflows", t.overflows},
-                {"exit_delay_ms", {{"p50", p50}, {"p99", p99}, {"max", max}}}});
-      std::printf(
-          "; forks %zu, execs %zu, exits %zu, overflows %llu\n"
-          "          exit delivered after (kernel timestamp -> drain): "
-          "p50 %.3f ms, p99 %.3f ms, max %.3f ms",
-          t.forks, t.execs, t.exits, static_cast<unsigned long long>(t.overflows), p50, p99, max);
-    }
-    std::printf("\n");
-    out[ob->name()] = j;
+    Tally t = ob->tally(loadgen.load(), helper_ns, known);
+    if (ob == &conn) known = std::move(t.reference);
+    print_row(w, ob->label(), t, spawned);
+    notes.push_back(std::string(ob->name()) + ": " + std::to_string(t.helpers) +
+                    " helpers left out; " + t.note);
+    out[ob->name()] = figures(t, spawned);
   }
-  if (!o.json_out.empty()) {
-    std::ofstream f(o.json_out);
-    f << out.dump(2) << "\n";
-    if (!f) {
-      std::cerr << "short_lived_bench: cannot write " << o.json_out << "\n";
-      return 1;
+  std::printf("\n");
+  for (const auto& n : notes) std::printf("%s\n", n.c_str());
+  if (!o.json_out.empty() && !write_json(o.json_out, out)) return 1;
+  if (!o.metrics_out.empty() && !write_json(o.metrics_out, metrics_of(out))) return 1;
+  bool failed = false;
+  for (const auto& d : daemons)
+    if (d->failed()) {
+      std::cerr << "short_lived_bench: " << d->label() << ": its stream fell short\n";
+      failed = true;
     }
-  }
   // 3: loadgen shed starts it could not make in time (a busy machine): the
   // figures stand, against what it did start.
   if (status == 3) std::cerr << "short_lived_bench: loadgen shed starts (exit 3)\n";
-  return status == 0 || status == 3 ? 0 : 1;
+  return (status == 0 || status == 3) && !failed ? 0 : 1;
 }
