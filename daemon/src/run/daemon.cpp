@@ -70,15 +70,17 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
   auto writer = wal::WalWriter::open(wal_options(config_), &recovery_);
   next_seq_ = writer.last_seq() + 1;
   head_seq_ = writer.last_seq();
+  durable_seq_ = writer.last_seq();  // open() fdatasyncs what it recovered
   log_line(fmt::format("wal: {} records recovered, last seq {}, {} torn bytes cut, {} corrupt",
                        recovery_.records, recovery_.last_seq, recovery_.torn_bytes_cut,
                        recovery_.corruptions.size()));
   for (const auto& c : recovery_.corruptions)
     log_line(fmt::format("wal: corrupt record in {} at offset {}: {}", c.segment.string(), c.offset,
                          c.why));
-  wal_ =
-      std::make_unique<WalWorker>(std::move(writer), wal_options(config_).sync, config_.batch_delay,
-                                  io_, [this](auto&& batches) { on_written(std::move(batches)); });
+  wal_ = std::make_unique<WalWorker>(
+      std::move(writer), wal_options(config_).sync, config_.batch_delay, io_,
+      [this](auto&& batches) { on_written(std::move(batches)); },
+      [this](std::uint64_t seq) { on_durable(seq); });
   poller_ = std::make_unique<Poller>(make_collector(collector_options(config_)), io_);
   start_connector();
   synthetic_left_ = config_.synthetic_events;
@@ -155,17 +157,14 @@ void Daemon::watch_connector() {
     if (ec || stopping_) return;
     const std::int64_t now = realtime_ns();
     auto result = connector_->drain([&](const ConnectorEvent& e) {
-      switch (e.kind) {
-        case ConnectorEvent::Kind::kFork:
-          table_.on_fork(e.pid, e.ppid, e.mono_ns, now, events_);
-          break;
-        case ConnectorEvent::Kind::kExec:
-          table_.on_exec(e.pid, e.mono_ns, now, events_);
-          break;
-        case ConnectorEvent::Kind::kExit:
-          table_.on_exit(e.pid, e.exit_status, e.mono_ns, now, events_);
-          break;
+      // Before the first snapshot there is no table to apply them to: kept
+      // (bounded), applied after it, so a process that lives only during the
+      // first cycle is still reported.
+      if (!baselined_) {
+        if (early_.size() < kMaxEarlyEvents) early_.push_back(e);
+        return;
       }
+      apply(e, now);
     });
     connector_events_ += result.events;
     if (baselined_) emit(events_);
@@ -181,6 +180,20 @@ void Daemon::watch_connector() {
     }
     watch_connector();
   });
+}
+
+void Daemon::apply(const ConnectorEvent& e, std::int64_t now) {
+  switch (e.kind) {
+    case ConnectorEvent::Kind::kFork:
+      table_.on_fork(e.pid, e.ppid, e.mono_ns, now, events_);
+      break;
+    case ConnectorEvent::Kind::kExec:
+      table_.on_exec(e.pid, e.mono_ns, now, events_);
+      break;
+    case ConnectorEvent::Kind::kExit:
+      table_.on_exit(e.pid, e.exit_status, e.mono_ns, now, events_);
+      break;
+  }
 }
 
 void Daemon::schedule_cycle(std::chrono::milliseconds delay) {
@@ -208,8 +221,12 @@ void Daemon::on_snapshot(const Snapshot* snapshot, std::uint64_t began, const st
   } else {
     ++cycles_;
     if (!baselined_) {
-      table_.baseline(*snapshot, realtime_ns(), events_);
+      const std::int64_t now = realtime_ns();
+      table_.baseline(*snapshot, now, events_);
       baselined_ = true;
+      for (const ConnectorEvent& e : early_) apply(e, now);
+      early_.clear();
+      early_.shrink_to_fit();
     } else {
       table_.apply_snapshot(*snapshot, began, realtime_ns(), events_);
     }
@@ -306,6 +323,12 @@ void Daemon::pump_synthetic() {
     emit(events_);
     events_.clear();
   }
+}
+
+void Daemon::on_durable(std::uint64_t seq) {
+  if (seq <= durable_seq_) return;
+  durable_seq_ = seq;
+  for (std::size_t i = 0; i < sessions_.size(); ++i) sessions_[i]->durable(seq);
 }
 
 std::unique_ptr<ReplaySource> Daemon::open_replay(std::uint64_t from, std::uint64_t up_to,
@@ -407,6 +430,7 @@ nlohmann::json Daemon::status() {
         {"high_mark", config_.high_mark},
         {"low_mark", config_.low_mark}}},
       {"seq", head_seq_},
+      {"durable_seq", durable_seq_},
       {"processes", table_.size()},
       {"cycles", cycles_},
       {"last_cycle_ms", static_cast<double>(last_cycle_ns_) * 1e-6},

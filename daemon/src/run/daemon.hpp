@@ -40,6 +40,7 @@ class Daemon final : public SessionHost {
 
   // SessionHost
   std::uint64_t head_seq() const override { return head_seq_; }
+  std::uint64_t durable_seq() const override { return durable_seq_; }
   std::unique_ptr<ReplaySource> open_replay(std::uint64_t from, std::uint64_t up_to,
                                             const EventFilter& filter) override;
   nlohmann::json status() override;
@@ -52,11 +53,13 @@ class Daemon final : public SessionHost {
   void accept_next();
   void start_connector();
   void watch_connector();
+  void apply(const ConnectorEvent& event, std::int64_t now);
   void schedule_cycle(std::chrono::milliseconds delay);
   void cycle();
   void on_snapshot(const Snapshot* snapshot, std::uint64_t began, const std::string& error);
   void emit(std::vector<Event>& events);
   void on_written(std::vector<std::shared_ptr<EventBatch>>&& batches);
+  void on_durable(std::uint64_t seq);
   void pump_synthetic();
   void arm_stall_timer();
   void look_at_subscribers();
@@ -87,7 +90,10 @@ class Daemon final : public SessionHost {
   std::vector<Event> events_;  // reused by each cycle
 
   std::uint64_t next_seq_ = 1;
-  std::uint64_t head_seq_ = 0;  // the last event published
+  std::uint64_t head_seq_ = 0;         // the last event published
+  std::uint64_t durable_seq_ = 0;      // the last the WAL policy's promise covers
+  std::vector<ConnectorEvent> early_;  // before the first snapshot
+  static constexpr std::size_t kMaxEarlyEvents = 100'000;
   std::size_t batches_in_flight_ = 0;
   bool baselined_ = false;
   bool cycle_running_ = false;

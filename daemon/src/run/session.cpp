@@ -87,7 +87,10 @@ void Session::subscribe(const nlohmann::json& request) {
   next_seq_ = replay ? std::max<std::uint64_t>(replay_from, 1) : live_from_;
   subscribed_ = true;
   // `subscribed` goes out first (it starts writing now); the replay follows.
-  send_control({{"type", "subscribed"}, {"head", head}, {"live_from", live_from_}});
+  send_control({{"type", "subscribed"},
+                {"head", head},
+                {"live_from", live_from_},
+                {"durable", host_.durable_seq()}});
   if (replay) replay_ = host_.open_replay(replay_from, head, filter_);
   host_.subscribed(shared_from_this());
 }
@@ -137,6 +140,11 @@ void Session::offer(const BatchPtr& batch) {
     send_control({{"type", "slow"}, {"queued_bytes", queued_bytes_}, {"limit", queue_limit_}});
   }
   host_.queue_changed();
+}
+
+void Session::durable(std::uint64_t seq) {
+  if (!subscribed_ || closing_) return;
+  send_control({{"type", "durable"}, {"seq", seq}});
 }
 
 void Session::push(Entry entry) {

@@ -36,7 +36,8 @@ class Session;
 class SessionHost {
  public:
   virtual ~SessionHost() = default;
-  virtual std::uint64_t head_seq() const = 0;  // the last event published
+  virtual std::uint64_t head_seq() const = 0;     // the last event published
+  virtual std::uint64_t durable_seq() const = 0;  // the last the WAL's policy covers
   // Events [from, up_to] from the WAL (from 0: the oldest held).
   virtual std::unique_ptr<ReplaySource> open_replay(std::uint64_t from, std::uint64_t up_to,
                                                     const EventFilter& filter) = 0;
@@ -55,6 +56,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
   // Queues the batch's events this subscriber wants (nothing before it subscribed).
   void offer(const BatchPtr& batch);
+  // Tells a subscriber that every event up to `seq` is durable.
+  void durable(std::uint64_t seq);
   // Sends `bye` with the reason after what is queued (a replay under way ends
   // there), then closes once it is written, or after `grace` at most.
   void close_with(const std::string& reason,

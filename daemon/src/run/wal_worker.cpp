@@ -8,12 +8,13 @@ namespace procmond {
 
 WalWorker::WalWorker(wal::WalWriter writer, wal::SyncPolicy policy,
                      std::chrono::microseconds batch_delay, boost::asio::io_context& home,
-                     Written written)
+                     Written written, Durable durable)
     : writer_(std::move(writer)),
       policy_(policy),
       batch_delay_(batch_delay),
       home_(home),
       written_(std::move(written)),
+      durable_(std::move(durable)),
       work_(ctx_.get_executor()),
       delay_timer_(ctx_),
       thread_([this] { ctx_.run(); }) {}
@@ -73,8 +74,7 @@ void WalWorker::commit() {
         bytes += payloads_.back().size();
       }
     records = payloads_.size();
-    ok = writer_.commit(payloads_);  // append, then one fdatasync unless kNever
-    if (policy_ == wal::SyncPolicy::kBatch) counters_.syncs.fetch_add(1, std::memory_order_relaxed);
+    ok = writer_.append(payloads_);
   }
   if (!ok) {
     counters_.last_errno.store(errno, std::memory_order_relaxed);
@@ -83,9 +83,20 @@ void WalWorker::commit() {
   counters_.records.fetch_add(records, std::memory_order_relaxed);
   counters_.bytes.fetch_add(bytes, std::memory_order_relaxed);
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t last = batches.back()->last_seq();
   for (auto& b : batches) b->written = ok;
+  // In the WAL now (the page cache holds it through a crash of ours): the
+  // subscribers may see it while the fsync runs. A crash of the machine is
+  // what the `durable` mark that follows the fsync is about.
   boost::asio::post(
       home_, [this, batches = std::move(batches)]() mutable { written_(std::move(batches)); });
+  if (ok && policy_ == wal::SyncPolicy::kBatch) {
+    ok = writer_.sync();
+    counters_.syncs.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) counters_.last_errno.store(errno, std::memory_order_relaxed);
+  }
+  // `always` synced each record in append; `never` promises no more than written.
+  if (ok) boost::asio::post(home_, [this, last] { durable_(last); });
 }
 
 void WalWorker::stop() {

@@ -2,9 +2,10 @@
 // The WAL writer on a thread of its own, with group commit: batches submitted
 // while an fsync is under way are written together and made durable by the
 // next one, so the fsync rate bounds the batch rate, not the event rate.
-// A batch comes back to the home context only once the policy says it is
-// durable (always, batch) or written (never): a subscriber never sees an
-// event the log could lose.
+// A batch comes back to the home context (`written`) once it is in the log:
+// a subscriber never sees an event a crash of the daemon could lose. Once the
+// policy's promise holds (fdatasync'd under always and batch; written under
+// never), `durable` says up to which seq: what a crash of the machine spares.
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -34,9 +35,10 @@ struct WalWorkerCounters {
 class WalWorker {
  public:
   using Written = std::function<void(std::vector<std::shared_ptr<EventBatch>>&&)>;
+  using Durable = std::function<void(std::uint64_t last_seq)>;
 
   WalWorker(wal::WalWriter writer, wal::SyncPolicy policy, std::chrono::microseconds batch_delay,
-            boost::asio::io_context& home, Written written);
+            boost::asio::io_context& home, Written written, Durable durable);
   ~WalWorker();
   WalWorker(const WalWorker&) = delete;
   WalWorker& operator=(const WalWorker&) = delete;
@@ -55,6 +57,7 @@ class WalWorker {
   static constexpr std::size_t kEnoughRecords = 1024;  // commit at once past this
   boost::asio::io_context& home_;
   Written written_;
+  Durable durable_;
   WalWorkerCounters counters_;
   boost::asio::io_context ctx_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
