@@ -349,8 +349,8 @@ void Daemon::arm_stall_timer() {
   for (auto& s : sessions_) unread = unread || s->has_unread();
   if (!unread) return;
   stall_timer_armed_ = true;
-  // Half the stall time: a stall is seen between 1 and 1.5 times it.
-  stall_timer_.expires_after(config_.stall_after / 2);
+  // A fifth of the stall time: a stall is seen between 1 and 1.2 times it.
+  stall_timer_.expires_after(config_.stall_after / 5);
   stall_timer_.async_wait([this](error_code ec) {
     stall_timer_armed_ = false;
     if (ec || stopping_) return;

@@ -35,8 +35,9 @@ struct RunConfig {
 
   // Write-ahead log.
   std::string wal_sync = "batch";  // always | batch | never
-  // `batch`: the first event of a group waits at most this long for others
-  // before the group's one fdatasync (0: at once; and at once once 1,024 wait).
+  // `batch`: the first write after a sync waits at most this long for others
+  // to share the next fdatasync (0: at once; at once too once 1,024 wait).
+  // Subscribers see events when written, so this delays only the durable mark.
   std::chrono::microseconds batch_delay{5000};
   std::uint64_t segment_bytes = 16u << 20;
   std::uint64_t retain_bytes = 1ull << 30;

@@ -188,10 +188,10 @@ void Session::write_more() {
   if (!unread_) progress_at_ = std::chrono::steady_clock::now();
   unread_ = true;
   asio::async_write(socket_, buffers_,
-                    [self = shared_from_this(), replaying](error_code ec, std::size_t n) {
+                    [self = shared_from_this(), replaying](error_code ec, std::size_t) {
                       self->writing_ = false;
                       if (ec) return self->finish();
-                      self->written_bytes_ += n;
+                      self->outq_after_write_ = self->unread_in_socket();
                       if (replaying && self->replay_) {
                         self->next_seq_ = std::max(self->next_seq_, self->replay_->last_seq() + 1);
                       }
@@ -207,18 +207,21 @@ void Session::write_more() {
                     });
 }
 
+int Session::unread_in_socket() {
+  int outq = 0;
+  if (::ioctl(socket_.native_handle(), SIOCOUTQ, &outq) != 0) outq = 0;
+  return outq;
+}
+
 bool Session::stalled(std::chrono::steady_clock::time_point now,
                       std::chrono::milliseconds stall_after) {
   if (closed_ || !subscribed_) return false;
-  int outq = 0;
-  if (::ioctl(socket_.native_handle(), SIOCOUTQ, &outq) != 0) outq = 0;
+  const int outq = unread_in_socket();
   unread_ = writing_ || queued_bytes_ > 0 || outq > 0;
-  // What the peer has read, give or take a write under way: it grows only
-  // when the peer reads (our own writes raise both terms, or, part-done,
-  // lower it).
-  const std::int64_t consumed = static_cast<std::int64_t>(written_bytes_) - outq;
-  const bool read_some = consumed > last_consumed_;
-  last_consumed_ = consumed;
+  // Our writes only raise the socket's unread bytes; below their level after
+  // our last write, the peer has read.
+  const bool read_some = outq < outq_after_write_;
+  outq_after_write_ = outq;
   if (!unread_ || read_some) {
     progress_at_ = now;
     return false;

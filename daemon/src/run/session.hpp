@@ -90,6 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void push(Entry entry);
   void write_more();
   void finish();
+  int unread_in_socket();  // SIOCOUTQ: bytes the peer has not read yet
 
   Socket socket_;
   SessionHost& host_;
@@ -109,8 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::deque<Entry> queue_;
   std::size_t queued_bytes_ = 0;
-  std::uint64_t written_bytes_ = 0;  // completed writes
-  std::int64_t last_consumed_ = 0;   // completed writes less the kernel's unread bytes
+  int outq_after_write_ = 0;  // the socket's unread bytes after our last write (or look)
   std::chrono::steady_clock::time_point progress_at_{};
   bool unread_ = false;
   bool writing_ = false;

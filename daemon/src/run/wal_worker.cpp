@@ -1,6 +1,7 @@
 #include "wal_worker.hpp"
 
 #include <cerrno>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 
@@ -25,32 +26,20 @@ WalWorker::~WalWorker() {
 
 void WalWorker::submit(std::shared_ptr<EventBatch> batch) {
   boost::asio::post(ctx_, [this, batch = std::move(batch)]() mutable {
-    pending_records_ += batch->items.size();
     pending_.push_back(std::move(batch));
+    // Every batch posted before the write runs joins it.
     if (commit_posted_) return;
-    // Every batch posted before the commit runs joins it. Under `batch`, the
-    // first one waits up to batch_delay for company, unless enough came:
-    // events that trickle in (a connector's forks and exits) would otherwise
-    // cost an fsync each.
-    if (policy_ != wal::SyncPolicy::kBatch || batch_delay_.count() == 0 ||
-        pending_records_ >= kEnoughRecords) {
-      delay_timer_.cancel();
-      commit_posted_ = true;
-      boost::asio::post(ctx_, [this] { commit(); });
-    } else if (!delay_armed_) {
-      delay_armed_ = true;
-      delay_timer_.expires_after(batch_delay_);
-      delay_timer_.async_wait([this](boost::system::error_code) {
-        delay_armed_ = false;
-        if (!pending_.empty() && !commit_posted_) commit();
-      });
-    }
+    commit_posted_ = true;
+    boost::asio::post(ctx_, [this] { commit(); });
   });
 }
 
+// Writes what is pending and hands it to the subscribers at once; the fsync
+// comes after, alone: under `batch` it waits up to batch_delay for more
+// writes to share it (unless enough wait already), so a trickle of events
+// (a connector's forks and exits) costs neither an fsync each nor latency.
 void WalWorker::commit() {
   commit_posted_ = false;
-  pending_records_ = 0;
   std::vector<std::shared_ptr<EventBatch>> batches;
   batches.swap(pending_);
   if (batches.empty()) return;
@@ -85,18 +74,38 @@ void WalWorker::commit() {
   counters_.commits.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t last = batches.back()->last_seq();
   for (auto& b : batches) b->written = ok;
-  // In the WAL now (the page cache holds it through a crash of ours): the
-  // subscribers may see it while the fsync runs. A crash of the machine is
-  // what the `durable` mark that follows the fsync is about.
+  // In the WAL now (the page cache holds it through a crash of ours).
   boost::asio::post(
       home_, [this, batches = std::move(batches)]() mutable { written_(std::move(batches)); });
-  if (ok && policy_ == wal::SyncPolicy::kBatch) {
-    ok = writer_.sync();
-    counters_.syncs.fetch_add(1, std::memory_order_relaxed);
-    if (!ok) counters_.last_errno.store(errno, std::memory_order_relaxed);
+  if (!ok) return;
+  unsynced_last_ = last;
+  unsynced_records_ += records;
+  if (policy_ != wal::SyncPolicy::kBatch || batch_delay_.count() == 0 ||
+      unsynced_records_ >= kEnoughRecords) {
+    sync_now();
+  } else if (!delay_armed_) {
+    delay_armed_ = true;
+    delay_timer_.expires_after(batch_delay_);
+    delay_timer_.async_wait([this](boost::system::error_code) {
+      delay_armed_ = false;
+      sync_now();
+    });
   }
-  // `always` synced each record in append; `never` promises no more than written.
-  if (ok) boost::asio::post(home_, [this, last] { durable_(last); });
+}
+
+// `always` synced each record in append; `never` promises no more than written.
+void WalWorker::sync_now() {
+  if (unsynced_last_ == 0) return;
+  if (policy_ == wal::SyncPolicy::kBatch) {
+    counters_.syncs.fetch_add(1, std::memory_order_relaxed);
+    if (!writer_.sync()) {
+      counters_.last_errno.store(errno, std::memory_order_relaxed);
+      return;  // tried again with the next write's sync
+    }
+  }
+  const std::uint64_t seq = std::exchange(unsynced_last_, 0);
+  unsynced_records_ = 0;
+  boost::asio::post(home_, [this, seq] { durable_(seq); });
 }
 
 void WalWorker::stop() {
@@ -105,7 +114,8 @@ void WalWorker::stop() {
   // submit and commit posted so far has run.
   boost::asio::post(ctx_, [this] {
     delay_timer_.cancel();
-    if (!pending_.empty()) commit();
+    commit();
+    sync_now();
   });
   work_.reset();
   thread_.join();

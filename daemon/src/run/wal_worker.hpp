@@ -50,11 +50,12 @@ class WalWorker {
 
  private:
   void commit();
+  void sync_now();
 
   wal::WalWriter writer_;
   const wal::SyncPolicy policy_;
   const std::chrono::microseconds batch_delay_;
-  static constexpr std::size_t kEnoughRecords = 1024;  // commit at once past this
+  static constexpr std::size_t kEnoughRecords = 1024;  // sync at once past this
   boost::asio::io_context& home_;
   Written written_;
   Durable durable_;
@@ -63,7 +64,8 @@ class WalWorker {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer delay_timer_;  // WAL thread only, as the rest below
   bool delay_armed_ = false;
-  std::size_t pending_records_ = 0;
+  std::uint64_t unsynced_last_ = 0;  // the last seq written and not yet synced
+  std::size_t unsynced_records_ = 0;
   std::vector<std::shared_ptr<EventBatch>> pending_;  // WAL thread only
   bool commit_posted_ = false;                        // WAL thread only
   std::vector<std::string_view> payloads_;
