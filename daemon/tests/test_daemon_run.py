@@ -206,7 +206,7 @@ def test_filters_by_kind_and_comm(procmond):
     evs = [json.loads(x) for x in out]
     assert len(evs) == 500 and all(e["kind"] == "synthetic" for e in evs)
     # A filter nothing passes: the stream carries no event (the subscriber is told
-    # `subscribed`, then only the stop's `bye`).
+    # `subscribed`, then only control messages: the stop's `bye` last).
     c = Conn(d.socket)
     c.request({"op": "subscribe", "from": 0, "kinds": ["synthetic"], "comm_prefix": "bash"})
     assert c.control()["type"] == "subscribed"
@@ -214,7 +214,9 @@ def test_filters_by_kind_and_comm(procmond):
     rest = []
     while (f := c.next()) is not None:
         rest.append(f)
-    assert [json.loads(b)["type"] for k, b in rest] == ["bye"]
+    # (durable marks are for every subscriber, whatever its filter)
+    assert [t for k, b in rest if (t := json.loads(b)["type"]) != "durable"] == ["bye"]
+    assert all(k == CONTROL for k, b in rest)
 
 
 def test_a_subscriber_that_does_not_read_stays_bounded_and_is_dropped(procmond):
