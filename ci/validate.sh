@@ -3,9 +3,12 @@
 # baseline of this machine. It runs the collector benchmarks (our collector,
 # the /proc floor, ps and psutil over the same 1,000 and 10,000 processes),
 # loadgen's (10,000 children of each kind, churn for 30 s, stress-ng --fork),
-# perfkit's sampler against psutil, and the shipped scenarios (redis-server
-# under redis-benchmark; procmond's collector under 1,000 and 10,000
-# processes); prints their figures and the verdict on each bar; gathers every
+# perfkit's sampler against psutil, procmond run's own (events/s to 1 and 8
+# subscribers, WAL writes/s per sync policy, backpressure, start; and, as
+# root, 10,000 processes of 50 ms each: what polling and the connector see,
+# and how late), and the shipped scenarios (redis-server under
+# redis-benchmark; procmond run with a subscriber, idle and under steady,
+# churn and burst loads of 1,000 and 10,000 processes); prints their figures and the verdict on each bar; gathers every
 # figure into ONE run file, build/validate/run.json, with process runs as the
 # unit of repetition (each collector_bench, loadgen and sampler process, each
 # scenario repetition); and ends with `perfkit compare` of that run against
@@ -33,13 +36,14 @@ reps=3                  # repetitions within each
 loadgen_args=(--reps 3)
 sampler_args=(--seconds 5 --reps 3)
 scenario_reps=3
-scenarios=(harness/scenarios/redis.toml harness/scenarios/procmond-collector.toml)
+daemon_invocations=3    # daemon_bench processes: its process runs
+scenarios=(harness/scenarios/redis.toml harness/scenarios/procmond-daemon.toml)
 compare_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) procs=1000; invocations=2; reps=2
              loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3)
-             sampler_args=(--seconds 2 --reps 1 --tree 200); scenario_reps=1
+             sampler_args=(--seconds 2 --reps 1 --tree 200); scenario_reps=1; daemon_invocations=1
              scenarios=(harness/scenarios/redis.toml) ;;
     --baseline) [ $# -ge 2 ] || { echo "ci/validate.sh: --baseline needs a FILE" >&2; exit 2; }
                 compare_args=(--baseline "$2"); shift ;;
@@ -103,6 +107,27 @@ PYTHONPATH=harness "$PY" harness/bench/sampler_bench.py "${sampler_args[@]}" \
   --metrics "$out/sampler_metrics.json" || status=1
 add_to_run metrics-json "$out/sampler_metrics.json" || status=1
 took sampler "$t"
+
+echo
+echo "== procmond run: events/s, WAL writes/s, backpressure, start (daemon_bench, $daemon_invocations process runs)"
+t=$SECONDS
+files=()
+for i in $(seq "$daemon_invocations"); do
+  build/bin/daemon_bench --benchmark_out="$out/daemon_bench_$i.json" --benchmark_out_format=json \
+    > "$out/daemon_bench_$i.txt" || status=1
+  files+=("$out/daemon_bench_$i.json")
+done
+"$PY" daemon/bench/daemon_report.py "${files[@]}" --metrics "$out/daemon_metrics.json" || status=1
+add_to_run metrics-json "$out/daemon_metrics.json" || status=1
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== 10,000 processes of 50 ms each: polling alone, the connector, procmond run with each"
+  build/bin/short_lived_bench --json "$out/short_lived.json" --metrics "$out/short_lived_metrics.json" \
+    || status=1
+  add_to_run metrics-json "$out/short_lived_metrics.json" || status=1
+else
+  echo "== short_lived_bench left out: the netlink proc connector needs root"
+fi
+took daemon "$t"
 
 for scenario in "${scenarios[@]}"; do
   name=$(basename "$scenario" .toml)
