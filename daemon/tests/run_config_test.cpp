@@ -124,8 +124,10 @@ TEST(Config, ValidateRefusesWhatNoSingleValueCan) {
   c.max_interval = std::chrono::milliseconds(100);
   EXPECT_THROW(validate(c), std::runtime_error);
   c = default_run_config();
-  c.socket = "/" + std::string(120, 'x');
+  c.socket = "/" + std::string(120, 'x');  // a name no directory trick shortens
   EXPECT_THROW(validate(c), std::runtime_error);
+  c.socket = "/" + std::string(120, 'x') + "/procmond.sock";  // a long directory is fine
+  EXPECT_NO_THROW(validate(c));
   EXPECT_NO_THROW(validate(default_run_config()));
 }
 

@@ -174,6 +174,26 @@ def test_after_sigkill_it_starts_over_the_stale_socket_and_the_sequence_goes_on(
     assert first_new["kind"] == "snapshot"
 
 
+def test_a_socket_path_longer_than_sun_path_works(procmond, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    d = procmond(*FAST, "--synthetic-events", "10", start=False, root=deep)
+    assert len(str(d.socket)) > 108
+    d.start(wait=False)
+    deadline = time.monotonic() + 10
+    while True:  # (the Python client cannot connect there; procmondctl can)
+        r = d.ctl("status", check=False)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert r.returncode == 0, r.stderr + d.log_text()
+    assert json.loads(r.stdout)["type"] == "status"
+    out = d.ctl("events", "--from", "0", "--json", "--count", "11").stdout.splitlines()
+    assert [json.loads(x)["seq"] for x in out] == list(range(1, 12))
+    assert d.stop() == 0
+    assert not d.socket.exists()
+
+
 def test_procmondctl_says_when_no_daemon_is_there(bin_dir, tmp_path):
     path = tmp_path / "none.sock"
     r = subprocess.run([str(bin_dir / "procmondctl"), "--socket", str(path), "events"],

@@ -1,6 +1,7 @@
 """The system under test: started, waited for until it is ready (a Unix socket
 that accepts, a loopback TCP port, a file, a daemon's pidfile, a delay),
 watched, and stopped, where anything but a clean stop fails the run."""
+import os
 import shlex
 import shutil
 import signal
@@ -124,12 +125,19 @@ def _ready_probe(ready, values):
         path = ready.socket.format_map(values)
 
         def unix_accepts():
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                try:
-                    s.connect(path)
+            # sun_path holds 107 bytes: a longer path goes through its directory's fd.
+            try:
+                dir_fd = os.open(os.path.dirname(path) or ".", os.O_PATH | os.O_DIRECTORY)
+            except OSError:
+                return False
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.connect(f"/proc/self/fd/{dir_fd}/{os.path.basename(path)}")
                     return True
-                except OSError:
-                    return False
+            except OSError:
+                return False
+            finally:
+                os.close(dir_fd)
         checks.append(unix_accepts)
     if ready.tcp:
         host, _, port = ready.tcp.format_map(values).rpartition(":")

@@ -1,5 +1,7 @@
 #include "client.hpp"
 
+#include "run/unix_address.hpp"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,9 +14,14 @@ namespace procmond {
 Client Client::connect(const std::filesystem::path& socket) {
   procmon::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{.sun_family = AF_UNIX};
-  if (socket.native().size() >= sizeof addr.sun_path)
-    throw ConnectError("cannot connect to " + socket.string() + ": the path is too long");
-  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  std::optional<UnixAddress> where;
+  try {
+    where.emplace(socket);
+  } catch (const std::exception& e) {
+    throw ConnectError("cannot connect to " + socket.string() + ": is procmond running? (" +
+                       e.what() + ")");
+  }
+  std::strncpy(addr.sun_path, where->path().c_str(), sizeof addr.sun_path - 1);
   if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     throw ConnectError("cannot connect to " + socket.string() + ": is procmond running? (" +
                        std::strerror(errno) + ")");

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "unix_address.hpp"
 #include "wal_replay.hpp"
 
 namespace procmond {
@@ -60,7 +61,7 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
   const mode_t old_mask = ::umask(0177);  // the socket file is born owner-only
   error_code ec;
   acceptor_.open(asio::local::stream_protocol(), ec);
-  if (!ec) acceptor_.bind(Endpoint(config_.socket.string()), ec);
+  if (!ec) acceptor_.bind(Endpoint(UnixAddress(config_.socket).path()), ec);
   ::umask(old_mask);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)

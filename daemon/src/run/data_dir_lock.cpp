@@ -1,5 +1,7 @@
 #include "data_dir_lock.hpp"
 
+#include "unix_address.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -64,8 +66,9 @@ void claim_socket_path(const std::filesystem::path& path) {
   if (!S_ISSOCK(st.st_mode))
     throw std::runtime_error(fmt::format("{} exists and is not a socket", path.string()));
   procmon::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const UnixAddress where(path);
   sockaddr_un addr{.sun_family = AF_UNIX};
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  std::strncpy(addr.sun_path, where.path().c_str(), sizeof addr.sun_path - 1);
   if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
     throw std::runtime_error(
         fmt::format("socket {} is in use by a running procmond", path.string()));
