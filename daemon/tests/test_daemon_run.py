@@ -3,11 +3,13 @@ processes started and ended, their events read through procmondctl."""
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -328,3 +330,38 @@ def test_a_full_disk_is_said_counted_and_live_subscribers_still_served(procmond,
         assert d.stop() == 0
     finally:
         subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def test_connector_auto_polls_alone_without_the_right_and_says_why(bin_dir):
+    """Run as nobody (when we are root) or as ourselves (when we are not):
+    without CAP_NET_ADMIN, `auto` polls alone and status says why."""
+    root = tempfile.mkdtemp(prefix="procmond-nobody-")
+    try:
+        os.chmod(root, 0o777)  # nobody must make its socket and data here
+        argv = [str(bin_dir / "procmond"), "run", "--socket", f"{root}/s", "--data-dir",
+                f"{root}/d", "--interval", "100ms"]
+        if os.geteuid() == 0:
+            if not os.access(bin_dir / "procmond", os.X_OK, effective_ids=False):
+                pytest.skip("the build is not executable by nobody")
+            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                r = subprocess.run([str(bin_dir / "procmondctl"), "--socket", f"{root}/s", "status"],
+                                   capture_output=True, text=True)
+                if r.returncode == 0 or time.monotonic() > deadline or p.poll() is not None:
+                    break
+                time.sleep(0.02)
+            if r.returncode != 0 and p.poll() is not None and "Permission denied" in p.stdout.read():
+                pytest.skip("nobody cannot reach the build directory here")
+            assert r.returncode == 0, r.stderr
+            st = json.loads(r.stdout)
+            assert st["source"] == "poll"
+            assert "needs root or CAP_NET_ADMIN" in st["connector"]
+        finally:
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=10) == 0
+            assert "a /proc poll every 100 ms only" in p.stdout.read()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

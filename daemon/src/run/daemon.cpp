@@ -337,8 +337,6 @@ std::unique_ptr<ReplaySource> Daemon::open_replay(std::uint64_t from, std::uint6
   return std::make_unique<WalReplay>(config_.data_dir / "wal", from, up_to, filter);
 }
 
-void Daemon::subscribed(const std::shared_ptr<Session>&) {}
-
 void Daemon::queue_changed() {
   look_at_subscribers();
   arm_stall_timer();

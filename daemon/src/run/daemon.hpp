@@ -44,7 +44,6 @@ class Daemon final : public SessionHost {
   std::unique_ptr<ReplaySource> open_replay(std::uint64_t from, std::uint64_t up_to,
                                             const EventFilter& filter) override;
   nlohmann::json status() override;
-  void subscribed(const std::shared_ptr<Session>& session) override;
   void queue_changed() override;
   void dropped_slow(const Session& session) override;
   void closed(Session* session) override;

@@ -92,7 +92,6 @@ void Session::subscribe(const nlohmann::json& request) {
                 {"live_from", live_from_},
                 {"durable", host_.durable_seq()}});
   if (replay) replay_ = host_.open_replay(replay_from, head, filter_);
-  host_.subscribed(shared_from_this());
 }
 
 void Session::send_control(const nlohmann::json& message) {

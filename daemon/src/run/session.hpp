@@ -42,7 +42,6 @@ class SessionHost {
   virtual std::unique_ptr<ReplaySource> open_replay(std::uint64_t from, std::uint64_t up_to,
                                                     const EventFilter& filter) = 0;
   virtual nlohmann::json status() = 0;
-  virtual void subscribed(const std::shared_ptr<Session>& session) = 0;
   virtual void queue_changed() = 0;  // a queue grew or shrank: backpressure looks again
   virtual void dropped_slow(const Session& session) = 0;  // its queue passed the bound
   virtual void closed(Session* session) = 0;
