@@ -98,6 +98,7 @@ def update(runs, directory, force=False):
     returns (path, lines saying what changed). Raises ValueError naming the
     problems unless forced."""
     new = merge_runs(runs)
+    new.pop("attachments", None)  # files of a build tree: not kept beside a baseline
     path = path_for(directory, new["machine"]["fingerprint"])
     old = runfile.read_run(path) if path.exists() else None
     wrong = problems(new, old)

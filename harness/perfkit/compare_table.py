@@ -43,11 +43,11 @@ def lines(rows, confidence=0.95):
                    f"{units.percent(gm)} (+ is worse)")
     if any(r.threshold_from == "rule" for r in rows):
         out.append("* threshold set for this metric by the rules file")
-    out += _notes(rows)
+    out += notes(rows)
     return out
 
 
-def _notes(rows):
+def notes(rows):
     """What was not judged, and what would decide the undecided."""
     out = []
     for r in rows:

@@ -2,6 +2,7 @@
 sample, and which process run gave it, so the comparator sees how runs differ
 from one another and not only how repetitions inside one run do."""
 from . import runfile
+from .attachments import union
 
 
 class MergeError(ValueError):
@@ -19,8 +20,11 @@ def merge_runs(runs):
         if run["machine"]["fingerprint"] != first["machine"]["fingerprint"]:
             raise MergeError(f"runs of different machines ({first['machine']['fingerprint']} "
                              f"and {run['machine']['fingerprint']}) do not merge")
-    out = {k: v for k, v in first.items() if k not in ("metrics", "phases")}
+    out = {k: v for k, v in first.items() if k not in ("metrics", "phases", "attachments")}
     out["metrics"] = merge_metrics([run["metrics"] for run in runs])
+    atts = union(*(run.get("attachments", []) for run in runs))
+    if atts:
+        out["attachments"] = atts
     if "phases" in first:
         out["phases"] = first["phases"]
     return out

@@ -220,6 +220,9 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
             # Each repetition's windows, in its own seconds (its series' time axis).
             run["phases"] = [{**ph, "repetition": k + 1} for k, one in enumerate(runs)
                              for ph in one["phases"]]
+            if series:
+                run["attachments"] = [{**one["attachments"][0], "repetition": k + 1}
+                                      for k, one in enumerate(runs)]
         for part, final in parts:
             os.replace(part, final)
         ok = True
@@ -269,6 +272,10 @@ def _repetition(scenario, build_dir, repo, progress, signals, series_part, done,
         if series_part:
             with open(series_part, "wb") as f:  # a file object: numpy adds no .npz
                 np.savez_compressed(f, **r.sampler.series())
+            run["attachments"] = [{"kind": "series", "name": scenario.name,
+                                   "path": str(series_part.with_name(
+                                       series_part.name.removesuffix(".part"))),
+                                   "phases": run["phases"]}]
         progress.say(f"{done}\n" + end_table(r.windows, scenario.sampling, whole))
         ok = True
         return run

@@ -79,6 +79,12 @@ repetitions = 2
     assert [(ph["name"], ph["repetition"]) for ph in run["phases"]] == \
         [("idle", 1), ("idle", 2), ("idle", 3)]
     assert sorted(f.name for f in tmp_path.glob("s.*")) == ["s.1.npz", "s.2.npz", "s.3.npz"]
+    # Each series is attached, found from the run file's own directory, with its phases.
+    atts = run["attachments"]
+    assert [(a["kind"], a["repetition"]) for a in atts] == [("series", k) for k in (1, 2, 3)]
+    for k, a in enumerate(atts, 1):
+        assert (perfkit_cli.out.parent / a["path"]).resolve() == (tmp_path / f"s.{k}.npz")
+        assert [ph["name"] for ph in a["phases"]] == ["idle"]
     for text in ("repetition 1/3", "repetition 2/3", "repetition 3/3"):
         assert text in err, err
     # Each repetition started a SUT of its own.

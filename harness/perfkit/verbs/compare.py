@@ -58,14 +58,14 @@ def default_baselines():
     return (work_tree(Path.cwd()) or Path.cwd()) / "baselines"
 
 
-class _BadInput(Exception):
+class BadInput(Exception):
     pass
 
 
-def _inputs(args):
+def inputs(args):
     from .. import baselines, rules, runfile
     if not 0.5 <= args.confidence < 1:
-        raise _BadInput(f"--confidence {args.confidence} is not between 0.5 and 1")
+        raise BadInput(f"--confidence {args.confidence} is not between 0.5 and 1")
     try:
         threshold = None if args.threshold is None else rules.parse_threshold(args.threshold)
         run = runfile.read_run(args.run)
@@ -81,9 +81,9 @@ def _inputs(args):
         else:
             found = baselines.find(where, run["machine"])
     except FileNotFoundError as e:
-        raise _BadInput(f"{e.filename or e}: no such file") from None
+        raise BadInput(f"{e.filename or e}: no such file") from None
     except (OSError, ValueError) as e:  # RunFormatError and RulesError are ValueErrors
-        raise _BadInput(str(e)) from None
+        raise BadInput(str(e)) from None
     return run, found, metric_rules
 
 
@@ -116,8 +116,8 @@ def _confirm(cmd, run, rows):
 def main(args):
     from .. import compare, compare_table
     try:
-        run, found, metric_rules = _inputs(args)
-    except _BadInput as e:
+        run, found, metric_rules = inputs(args)
+    except BadInput as e:
         print(f"perfkit: compare: {e}", file=sys.stderr)
         return compare.EXIT_INPUT
     rows = compare.compare(run, found.run, metric_rules, found.portable_only, args.confidence)

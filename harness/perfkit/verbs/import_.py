@@ -60,6 +60,7 @@ def _imported(args):
     """The run to write: the one in -o (--append) or a new one, with every
     file's metrics joined in."""
     from .. import runfile
+    from ..attachments import union
     from ..merge import MergeError, merge_metrics
     if args.files.count("-") > 1:
         raise BadInput("- (stdin) may be given once")
@@ -74,7 +75,8 @@ def _imported(args):
         if not args.output.parent.resolve().is_dir():
             raise BadInput(f"cannot write {args.output}: no directory {args.output.parent}")
         base = runfile.new_run(build_dir=args.build_dir)
-    lists = [_read(args, f, base) for f in args.files]
+    attached = []  # a run's files come along, their paths now relative to -o
+    lists = [_read(args, f, base, attached) for f in args.files]
     try:
         joined = merge_metrics([base["metrics"], *lists])
     except MergeError as e:
@@ -86,12 +88,17 @@ def _imported(args):
             joined[i] = old[m["name"]]  # left as it was written
         elif m["runs"] == [len(m["samples"])]:
             del m["runs"]  # one process run: what an absent `runs` says
-    return {**base, "metrics": joined}
+    out = {**base, "metrics": joined}
+    atts = union(base.get("attachments", []), attached)
+    if atts:
+        out["attachments"] = atts
+    return out
 
 
-def _read(args, name, base):
+def _read(args, name, base, attached):
     """One file's metrics; any fault in it is BadInput naming the file."""
     from .. import importers
+    from ..attachments import rebased, renamed
     kind, default_prefix = FORMATS[args.format]
     prefix = args.prefix or default_prefix
     label = "stdin" if name == "-" else name
@@ -121,6 +128,8 @@ def _read(args, name, base):
             metrics = importers.from_metrics_json(doc, prefix)
         else:
             metrics = _from_run(doc, prefix, base)
+            attached += renamed(rebased(doc.get("attachments", []), Path(name).parent,
+                                        args.output.parent), prefix)
     except KeyError as e:
         raise BadInput(f"{label}: not {args.format} output (it has no {e.args[0]!r})") from None
     except (TypeError, AttributeError, IndexError) as e:

@@ -74,6 +74,7 @@ def main(args):
 def _run(args, sc, repo, repetitions):
     """The runner's side of run_guarded: the run, then its file."""
     from .. import runfile, scenario
+    from ..attachments import rebased
     from ..runner import Interrupted, Progress, RunError, run_scenario
     try:
         # Signals stay ignored after the run: a late one changes nothing.
@@ -87,6 +88,8 @@ def _run(args, sc, repo, repetitions):
         print(f"perfkit: {sc.name}: {e}; every process stopped, no run file written",
               file=sys.stderr)
         return 128 + e.signum
+    if "attachments" in run:  # the series' paths, from here to beside the run file
+        run["attachments"] = rebased(run["attachments"], Path.cwd(), args.output.parent)
     try:
         runfile.write_run(run, args.output)
     except (OSError, runfile.RunFormatError) as e:
