@@ -343,16 +343,26 @@ def test_a_member_that_may_not_be_read_is_walked_through(perfkit_for_nobody):
 
 
 def test_a_window_summarises_only_its_part_of_the_run(spawn):
-    child = python_child(spawn, """
+    # The child allocates when told and says when it has: on a loaded machine
+    # zeroing 100 MB took longer than a fixed sleep allowed.
+    child = spawn([PY, "-c", textwrap.dedent("""
+        import sys, time
         print("ready", flush=True)
-        import time
-        time.sleep(0.6)
+        sys.stdin.readline()
         block = bytearray(100 << 20)
+        print("big", flush=True)
         time.sleep(3600)
-    """)
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
     with perfkit.Sampler(child.pid, hz=100) as s:
-        time.sleep(1.2)
-    before, after = s.summary(0, 0.4), s.summary(0.9, None)
+        t0 = time.monotonic()  # the sampler's clock began a little before
+        time.sleep(0.5)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "big"
+        big = time.monotonic() - t0
+        time.sleep(0.3)
+    before, after = s.summary(0, 0.4), s.summary(big + 0.05, None)
     assert before["peak_rss_bytes"] < 50 << 20, before
     assert after["peak_rss_bytes"] >= 100 << 20, after
     assert before["samples"] + after["samples"] < s.summary()["samples"]

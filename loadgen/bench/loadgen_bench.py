@@ -224,6 +224,9 @@ def main():
     ap.add_argument("--count", type=int, default=10_000, help="children per run")
     ap.add_argument("--churn-seconds", type=float, default=30, help="0 skips the churn run")
     ap.add_argument("--stress-seconds", type=int, default=10, help="0 skips stress-ng")
+    ap.add_argument("--configs", help="only these configurations, comma-separated (default: "
+                                      "all of " + ", ".join(label for label, _ in
+                                                            configurations(0)) + ")")
     ap.add_argument("--out", help="write every summary here as JSON")
     ap.add_argument("--metrics", help="write every figure here as perfkit metrics JSON")
     a = parse_args(ap)
@@ -231,6 +234,12 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory(prefix="loadgen-bench-") as tmp:
         configs = configurations(a.count)
+        if a.configs:
+            wanted = a.configs.split(",")
+            unknown = sorted(set(wanted) - {label for label, _ in configs})
+            if unknown:
+                ap.error(f"--configs: no configuration {unknown[0]!r}")
+            configs = [c for c in configs if c[0] in wanted]
         # Repetitions interleaved across configurations, so drifting noise on a
         # shared machine falls on every configuration alike.
         for rep in range(a.reps):
