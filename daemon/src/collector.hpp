@@ -42,7 +42,9 @@ class Collector {
 // soft limit less kFdReserve (0 when the limit cannot be read).
 std::size_t automatic_held_fd_budget();
 
-// Throws std::system_error when the proc root cannot be opened.
+// Throws std::system_error when the proc root cannot be opened, and
+// BadDeliberateSlowdown (a std::invalid_argument) when
+// PROCMOND_DELIBERATE_SLOWDOWN_NS is set to anything but a count of nanoseconds.
 std::unique_ptr<Collector> make_collector(const CollectorOptions& options = {});
 
 const char* to_string(StatMode mode);

@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <system_error>
 
+#include "deliberate_slowdown.hpp"
 #include "exec_signature.hpp"
 #include "identity_read.hpp"
 #include "procfs/stat.hpp"
@@ -24,6 +26,7 @@ std::size_t automatic_held_fd_budget() {
 
 LinuxCollector::LinuxCollector(const CollectorOptions& options)
     : options_(options),
+      slowdown_(deliberate_slowdown_ns(std::getenv(kDeliberateSlowdownVar))),
       proc_fd_(procfs::open_proc_root(options.proc_root)),
       pids_(proc_fd_.get()) {
   if (options_.mode == StatMode::kHeld)
@@ -37,6 +40,7 @@ const Snapshot& LinuxCollector::collect() {
   bool listed = pids_.for_each_pid([this](pid_t pid, std::string_view name) {
     ++snapshot_.stats.listed;
     read_process(pid, name);
+    if (slowdown_.count() > 0) spin_for(slowdown_);
   });
   if (!listed)
     throw std::system_error(errno, std::generic_category(), "list " + options_.proc_root);

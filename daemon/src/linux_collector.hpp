@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,6 +21,8 @@ namespace procmond {
 
 class LinuxCollector final : public Collector {
  public:
+  // Reads PROCMOND_DELIBERATE_SLOWDOWN_NS (deliberate_slowdown.hpp) once;
+  // throws BadDeliberateSlowdown when it is not a count of nanoseconds.
   explicit LinuxCollector(const CollectorOptions& options);
   const Snapshot& collect() override;
 
@@ -41,6 +44,7 @@ class LinuxCollector final : public Collector {
   void sweep();
 
   CollectorOptions options_;
+  std::chrono::nanoseconds slowdown_;  // per process listed; zero but in perf-suite tests
   procmon::UniqueFd proc_fd_;
   procfs::PidDirectory pids_;
   std::size_t held_budget_ = 0;

@@ -15,7 +15,8 @@ struct SnapshotCommandOptions {
 };
 
 // Exit statuses: 0 every process read (some may have exited meanwhile);
-// 1 the output could not be written; 3 /proc could not be read at all.
+// 1 the output could not be written; 2 PROCMOND_DELIBERATE_SLOWDOWN_NS is
+// bad; 3 /proc could not be read at all.
 // Processes that could not be read or parsed are counted in the JSON and
 // said on stderr, and do not change the status.
 constexpr int kExitProcUnreadable = 3;

@@ -36,7 +36,7 @@ ready = { pidfile = "{tmp}/d.pid" }: the run follows the process it names.
 import re
 import signal
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # How each benchmark format gets its repetitions: the tool itself repeats
@@ -337,6 +337,25 @@ def load(path):
         return parse(doc, path)
     except ScenarioError as e:
         raise ScenarioError(f"{path}: {e}") from None
+
+
+def only_phases(scenario, names):
+    """The scenario with only the phases named, in the scenario's order (not
+    the order given): a quick form of a test then measures the same metrics,
+    by the same names, as the whole scenario. The scenario itself is left as
+    it was. An unknown name, a name given twice, or none at all raises
+    ScenarioError."""
+    names = list(names)
+    known = [p.name for p in scenario.phases]
+    if not names:
+        raise ScenarioError("name at least one phase to run")
+    for name in names:
+        if name not in known:
+            raise ScenarioError(f"no phase {name!r} in scenario {scenario.name!r}; "
+                                f"its phases: {', '.join(known)}")
+        if names.count(name) > 1:
+            raise ScenarioError(f"phase {name!r} is named twice")
+    return replace(scenario, phases=[p for p in scenario.phases if p.name in names])
 
 
 class Placeholders(dict):

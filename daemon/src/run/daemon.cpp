@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "unix_address.hpp"
 #include "wal_replay.hpp"
@@ -55,6 +56,9 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       table_(reader_),
       backpressure_(config.interval, config.max_interval, config.low_mark, config.high_mark) {
   started_mono_ns_ = monotonic_ns();
+  // Before the socket and the WAL: a collector that cannot be made (a bad
+  // PROCMOND_DELIBERATE_SLOWDOWN_NS, no /proc) is refused in one line.
+  auto collector = make_collector(collector_options(config_));
   // The socket first: a client may connect while the WAL is recovered.
   claim_socket_path(config_.socket);
   using Endpoint = asio::local::stream_protocol::endpoint;
@@ -82,7 +86,7 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       std::move(writer), wal_options(config_).sync, config_.batch_delay, io_,
       [this](auto&& batches) { on_written(std::move(batches)); },
       [this](std::uint64_t seq) { on_durable(seq); });
-  poller_ = std::make_unique<Poller>(make_collector(collector_options(config_)), io_);
+  poller_ = std::make_unique<Poller>(std::move(collector), io_);
   start_connector();
   synthetic_left_ = config_.synthetic_events;
 }

@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "daemon.hpp"
+#include "deliberate_slowdown.hpp"
 
 namespace procmond {
 
@@ -14,6 +15,9 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
     validate(config);
     Daemon daemon(config, err);
     return daemon.run();
+  } catch (const BadDeliberateSlowdown& e) {
+    err << "procmond: " << e.what() << std::endl;
+    return 2;  // a bad argument, given through the environment
   } catch (const std::exception& e) {
     err << "procmond: " << e.what() << std::endl;
     return 1;

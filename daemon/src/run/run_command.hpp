@@ -7,7 +7,8 @@
 
 namespace procmond {
 
-// 0 after a clean stop; 1 when it could not start (said in one line on `err`).
+// 0 after a clean stop; 1 when it could not start, 2 when
+// PROCMOND_DELIBERATE_SLOWDOWN_NS is bad (either said in one line on `err`).
 int run_daemon(const RunConfig& config, std::ostream& err);
 
 }  // namespace procmond

@@ -1,4 +1,5 @@
-"""`perfkit run SCENARIO -o RUN.json`: one scenario, run whole, into one run file."""
+"""`perfkit run SCENARIO -o RUN.json`: one scenario, run whole (or only the
+phases named by --phases), into one run file."""
 import sys
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def register(sub):
     run.add_argument("--series", type=Path,
                      help="also write every sample, as NumPy arrays (.npz), for plots; with "
                           "--repetitions N > 1, one file per repetition: F.1.npz ... F.N.npz")
+    run.add_argument("--phases", metavar="NAME[,NAME...]",
+                     help="run only these phases, in the scenario's order whatever the order "
+                          "given (a quick form of a test): their metrics keep their names "
+                          "(PHASE.*), and run.sut.* then covers only them; a phase run without "
+                          "the ones before it may find the SUT in another state. An unknown or "
+                          "repeated name is refused (exit 2); with --check, prints the phases "
+                          "selected")
     run.add_argument("--check", action="store_true",
                      help="only read and check the scenario; start nothing")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -57,8 +65,16 @@ def main(args):
     except scenario.ScenarioError as e:
         print(f"perfkit: {e}", file=sys.stderr)
         return 2
+    of_all = ""
+    if args.phases is not None:
+        of_all = f" of {len(sc.phases)}"
+        try:
+            sc = scenario.only_phases(sc, args.phases.split(","))
+        except scenario.ScenarioError as e:
+            print(f"perfkit: run: --phases: {e}", file=sys.stderr)
+            return 2
     if args.check:
-        print(f"{args.scenario}: scenario {sc.name!r}, {len(sc.phases)} phases: "
+        print(f"{args.scenario}: scenario {sc.name!r}, {len(sc.phases)}{of_all} phases: "
               + ", ".join(p.name for p in sc.phases))
         return 0
     if not args.output.parent.resolve().is_dir():

@@ -1,0 +1,29 @@
+#pragma once
+// PROCMOND_DELIBERATE_SLOWDOWN_NS: busy work the collector adds per process,
+// so that the perf suite can prove it catches a slower collector. Never set
+// it in production.
+
+#include <chrono>
+#include <stdexcept>
+
+namespace procmond {
+
+inline constexpr char kDeliberateSlowdownVar[] = "PROCMOND_DELIBERATE_SLOWDOWN_NS";
+
+// A value of the variable that is not a count of nanoseconds. Its own type so
+// that the commands tell it (a bad argument, exit 2) from their other failures.
+class BadDeliberateSlowdown : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// The variable's value (nullptr: unset) as a duration. Unset, "" and "0" are
+// none; anything but digits, or too many of them, throws BadDeliberateSlowdown
+// naming the variable and the value.
+std::chrono::nanoseconds deliberate_slowdown_ns(const char* value);
+
+// Spins on steady_clock until `ns` have passed: never less, and the compiler
+// cannot drop it (each reading of the clock is a call it must make).
+void spin_for(std::chrono::nanoseconds ns);
+
+}  // namespace procmond
