@@ -15,8 +15,9 @@ PACKAGES=(
   # setuptools for test_install.py's offline install into a throwaway venv
   python3 python3-dev python3-pytest python3-psutil python3-numpy python3-jsonschema
   python3-pip python3-venv python3-setuptools
-  # the comparator's and the history's statistics (t and normal quantiles, t-tests)
-  python3-scipy
+  # the comparator's and the history's statistics (t and normal quantiles, t-tests);
+  # the report's plots
+  python3-scipy python3-matplotlib
   # setpriv (the runner's children, the tests' nobody); Essential, named all the same
   util-linux
   # comparison tools and real daemons used by benchmarks and scenarios: ps,

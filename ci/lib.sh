@@ -15,7 +15,7 @@ build() {
 }
 
 "$REPO/ci/install-deps.sh"
-for mod in pytest psutil numpy jsonschema; do
+for mod in pytest psutil numpy jsonschema scipy matplotlib; do
   "$PY" -c "import $mod" 2>/dev/null || {
     echo "ci: $PY cannot import $mod; install python3-$mod (ci/install-deps.sh does)" >&2
     exit 1

@@ -11,8 +11,12 @@
 # churn and burst loads of 1,000 and 10,000 processes); prints their figures and the verdict on each bar; gathers every
 # figure into ONE run file, build/validate/run.json, with process runs as the
 # unit of repetition (each collector_bench, loadgen and sampler process, each
-# scenario repetition); and ends with `perfkit compare` of that run against
-# baselines/ (or --baseline FILE), printing its table.
+# scenario repetition); runs the performance suite (perf/, pytest: each test
+# measures again and judges against the baseline); then `perfkit compare` of
+# the run against baselines/ (or --baseline FILE), printing its table; and
+# ends with the report: reports/<date>-<revision>.md and reports/latest.md,
+# the run added to reports/history.sqlite for the trend, its path and verdict
+# printed last.
 #
 # Exit status, in this order of precedence:
 #   1  a bar was missed or a step failed (a benchmark, a scenario, an import),
@@ -24,7 +28,8 @@
 #
 #   ci/validate.sh [--quick] [--baseline FILE]
 #     --quick          fewer processes, repetitions and seconds (and so fewer
-#                      process runs than compare needs: expect 3, inconclusive)
+#                      process runs than compare needs: expect 3, inconclusive);
+#                      the performance suite's quick form
 #     --baseline FILE  compare against FILE instead of baselines/
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -33,18 +38,24 @@ cd "$REPO"
 procs=1000,10000
 invocations=3           # collector_bench processes per process count: its process runs
 reps=3                  # repetitions within each
-loadgen_args=(--reps 3)
+# Every loadgen configuration but 10,000 CPU burners: on 2 cores they drove the
+# load average past 7,800 and took 13 minutes a run (loadgen_bench's 600 s
+# timeout ended it); `loadgen_bench.py --configs cpu/zygote` runs it alone.
+loadgen_args=(--reps 3 --configs sleep/spawn,sleep/clone,sleep/zygote,mem/zygote,tree/zygote,exec/zygote)
 sampler_args=(--seconds 5 --reps 3)
 scenario_reps=3
 daemon_invocations=3    # daemon_bench processes: its process runs
 scenarios=(harness/scenarios/redis.toml harness/scenarios/procmond-daemon.toml)
 compare_args=()
+perf_marks="perf"        # the performance suite whole
+perf_form="whole"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) procs=1000; invocations=2; reps=2
              loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3)
              sampler_args=(--seconds 2 --reps 1 --tree 200); scenario_reps=1; daemon_invocations=1
-             scenarios=(harness/scenarios/redis.toml) ;;
+             scenarios=(harness/scenarios/redis.toml)
+             perf_marks="perf and quick"; perf_form="quick form" ;;
     --baseline) [ $# -ge 2 ] || { echo "ci/validate.sh: --baseline needs a FILE" >&2; exit 2; }
                 compare_args=(--baseline "$2"); shift ;;
     *) echo "usage: ci/validate.sh [--quick] [--baseline FILE]" >&2; exit 2 ;;
@@ -93,7 +104,7 @@ add_to_run metrics-json "$out/collector_ratios.json" || status=1
 took collector "$t"
 
 echo
-echo "== loadgen: 10,000 children of each kind and spawn path, churn, stress-ng --fork as nobody"
+echo "== loadgen: 10,000 children of each kind (but cpu) and spawn path, churn, stress-ng --fork as nobody"
 t=$SECONDS
 "$PY" loadgen/bench/loadgen_bench.py --bin-dir build/bin "${loadgen_args[@]}" \
   --out "$out/loadgen_bench.json" --metrics "$out/loadgen_metrics.json" || status=1
@@ -144,9 +155,22 @@ for scenario in "${scenarios[@]}"; do
 done
 
 echo
+echo "== the performance suite, $perf_form (pytest perf -m '$perf_marks')"
+t=$SECONDS
+PROCMOND_BUILD_DIR="$REPO/build" "$PY" -m pytest perf -m "$perf_marks" -rs \
+  --junitxml "$out/perf-suite.xml" || status=1
+took "the performance suite" "$t"
+
+echo
 echo "== compare $run with the baseline (python3 -m perfkit compare)"
 verdict=0
 perfkit compare "$run" "${compare_args[@]}" --json "$out/compare.json" || verdict=$?
+
+echo
+echo "== the report (python3 -m perfkit report), the run kept in reports/history.sqlite"
+perfkit history add "$run" --store reports/history.sqlite || status=1
+perfkit report "$run" "${compare_args[@]}" -o reports --history reports/history.sqlite \
+  --junit "$out/report-junit.xml" --json "$out/report.json" || status=1
 if [ "$status" -ne 0 ]; then
   echo "== validate: a bar was missed or a step failed (above): exit 1 whatever compare says ($verdict)"
   exit 1
