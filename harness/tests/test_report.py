@@ -171,3 +171,18 @@ def test_bad_input_exits_2_in_one_line(tmp_path, args, message):
                                for a in args], "-o", tmp_path / "out")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+def test_areas_split_a_scenarios_phases_and_nothing_else():
+    from perfkit.report.areas import area_of, scenarios_of
+    run = {"attachments": [{"kind": "series", "name": "pd", "path": "x.npz",
+                            "phases": [{"name": "churn", "start_s": 0, "end_s": 1}]}]}
+    sc = scenarios_of(run)
+    assert area_of("pd.churn.sut.cpu_mean_percent", sc) == ("pd · churn", "sut.cpu_mean_percent")
+    assert area_of("pd.run.sut.hwm_bytes", sc) == ("pd · run", "sut.hwm_bytes")
+    # loadgen's own churn figures are not the scenario's phase.
+    assert area_of("loadgen.churn.sleep.clone.shed", sc) == ("loadgen", "churn.sleep.clone.shed")
+    # A run of one scenario names its metrics from the phase on.
+    one = {"scenario": "web", "phases": [{"name": "idle", "start_s": 0, "end_s": 1}]}
+    assert area_of("idle.sut.peak_rss_bytes", scenarios_of(one), "web") == \
+        ("web · idle", "sut.peak_rss_bytes")

@@ -28,7 +28,7 @@ def _count(n, word):
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def verdict(rows, status, fingerprint, other_machine=False):
+def verdict(rows, status, other_machine=False):
     """(kind, line, detail): the line is the first thing a reader sees, the
     worst offender named; the detail gives its interval and threshold."""
     regressions = sorted((r for r in rows if r.verdict == REGRESSION), key=worse, reverse=True)
@@ -109,8 +109,7 @@ def meaning(found, against_run, fingerprint):
 def build(run, rows, status, found, *, run_path, against_run=False, confidence=0.95,
           plots=(), profiles=(), trends=()):
     """The report's content. found: baselines.Found (the baseline or the other run)."""
-    kind, line, detail = verdict(rows, status, run["machine"]["fingerprint"],
-                                 found.portable_only)
+    kind, line, detail = verdict(rows, status, found.portable_only)
     other = found.run
     tables = [{"area": area,
                "rows": [{**r.as_dict(), "short": short} for short, r in members]}
