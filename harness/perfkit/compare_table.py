@@ -23,7 +23,10 @@ def _verdict(r):
     if r.target_missed:
         text = f"TARGET MISSED ({units.show(r.target, r.unit)})" + (
             "" if r.verdict in (compare.NEW, compare.NO_BASELINE) else f", {text}")
-    return text.upper() if r.verdict == "regression" else text
+    text = text.upper() if r.verdict == "regression" else text
+    if r.aim_missed and not r.target_missed:
+        text += f", aim missed ({units.show(r.aim, r.unit)})"
+    return text
 
 
 def lines(rows, confidence=0.95):

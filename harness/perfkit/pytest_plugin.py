@@ -9,8 +9,10 @@ conftest.py with `pytest_plugins = ["perfkit.pytest_plugin"]`.
 - `perf_judge`: judges a run's metrics as `perfkit compare` does, against the
   stored baseline with the rules file's thresholds and targets: a regression or
   a missed target fails naming the metric; an undecided change is measured once
-  more, then reported as a skip with the reason; nothing to judge it by is a
-  skip too, never a silent pass.
+  more, then reported as a skip with the reason; a missed aim (the rules'
+  `aim`: our own bound, tighter than the users') is an expected failure
+  (xfail) that names it; nothing to judge it by is a skip too, never a
+  silent pass.
 """
 import fnmatch
 import os
@@ -20,6 +22,7 @@ import pytest
 
 from . import baselines, compare, compare_table, rules
 from .merge import merge_runs
+from .units import show
 from .verdict import INCONCLUSIVE, REGRESSION, TOO_FEW
 
 
@@ -84,6 +87,11 @@ class Judge:
         undecided = [r.name for r in rows if r.verdict in (INCONCLUSIVE, TOO_FEW)]
         if undecided:
             pytest.skip(f"inconclusive after measuring again: {', '.join(undecided)}")
+        aims = [r for r in rows if r.aim_missed]
+        if aims:  # our own goals: shown as an expected failure, never a pass, never a red build
+            pytest.xfail("aims of ours missed: " + "; ".join(
+                f"{r.name} {show(r.now, r.unit)} (aim {'<=' if r.better == 'lower' else '>='} "
+                f"{show(r.aim, r.unit)})" for r in aims))
         if not compare.judged(rows):
             met = [r.name for r in rows if r.target is not None]
             where = ("no baseline for this machine" if found.run is None else

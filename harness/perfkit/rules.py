@@ -1,5 +1,6 @@
 """The reviewed rules for each metric (baselines/metrics.toml): its threshold,
-direction, target, how many process runs it needs, or that it is not judged
+direction, target (the users' bound: a miss fails), aim (our own tighter
+bound: a miss is reported, and fails nothing), how many process runs it needs, or that it is not judged
 against a baseline at all. Rules match metric names by glob; the first
 that matches wins, key by key, over the run's own values and the defaults.
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 DEFAULT_THRESHOLD = 0.10
 DEFAULT_MIN_RUNS = 3
-_KEYS = {"match", "threshold", "better", "target", "min_runs", "portable", "judge", "why"}
+_KEYS = {"match", "threshold", "better", "target", "aim", "min_runs", "portable", "judge", "why"}
 
 
 class RulesError(ValueError):
@@ -49,6 +50,7 @@ class Settings:
     threshold_from: str  # "default", "run" or "rule"
     better: str
     target: float | None
+    aim: float | None
     min_runs: int
     portable: bool
     judge: bool
@@ -75,7 +77,7 @@ class Rules:
             threshold, src = self.threshold, "default"
         return Settings(threshold=threshold, threshold_from=src,
                         better=rule.get("better", m["better"]),
-                        target=rule.get("target", m.get("target")),
+                        target=rule.get("target", m.get("target")), aim=rule.get("aim"),
                         min_runs=rule.get("min_runs", self.min_runs),
                         portable=rule.get("portable", m["portable"]),
                         judge=rule.get("judge", True), why=rule.get("why"))
@@ -113,8 +115,9 @@ def load(path, threshold=None):
             raise RulesError(f"{where}: better must be lower or higher")
         if not isinstance(r.get("min_runs", 1), int) or r.get("min_runs", 1) < 1:
             raise RulesError(f"{where}: min_runs must be a positive integer")
-        if "target" in r and not isinstance(r["target"], (int, float)):
-            raise RulesError(f"{where}: target must be a number in the metric's unit")
+        for key in ("target", "aim"):
+            if key in r and not isinstance(r[key], (int, float)):
+                raise RulesError(f"{where}: {key} must be a number in the metric's unit")
         if any(not isinstance(r.get(k, True), bool) for k in ("portable", "judge")):
             raise RulesError(f"{where}: portable and judge are true or false")
         rules.append(rule)

@@ -112,3 +112,14 @@ def test_a_sampled_sut_in_a_users_test(tmp_path):
     """)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_a_missed_aim_is_an_expected_failure_naming_it(judge, tmp_path):
+    (tmp_path / "rules.toml").write_text('[[rule]]\nmatch = "rss"\naim = 20e6\n')
+    judge = Judge(judge.baseline_dir, tmp_path / "rules.toml")
+    with pytest.raises(pytest.xfail.Exception, match=r"aims of ours missed: rss 30.\d MB "
+                                                     r"\(aim <= 20.0 MB\)"):
+        judge.check(measured(tmp_path))
+    (tmp_path / "rules.toml").write_text('[[rule]]\nmatch = "rss"\naim = 50e6\n')
+    judge = Judge(judge.baseline_dir, tmp_path / "rules.toml")
+    assert judge.check(measured(tmp_path))[1].aim_missed is False

@@ -186,3 +186,18 @@ def test_areas_split_a_scenarios_phases_and_nothing_else():
     one = {"scenario": "web", "phases": [{"name": "idle", "start_s": 0, "end_s": 1}]}
     assert area_of("idle.sut.peak_rss_bytes", scenarios_of(one), "web") == \
         ("web · idle", "sut.peak_rss_bytes")
+
+
+def test_our_aims_are_reported_and_fail_nothing(tmp_path, baseline_dir):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nmatch = "daemon.events_per_s"\ntarget = 1000\naim = 200000\n')
+    done, text, _ = report(tmp_path, now_run(tmp_path), "--baseline", baseline_dir,
+                           "--rules", rules, "--junit", tmp_path / "j.xml")
+    assert text.startswith("# All well: ")
+    assert "Aims of ours missed (1): `daemon.events_per_s` 5." in " ".join(text.split())
+    row = next(line for line in text.splitlines() if line.startswith("| events_per_s"))
+    assert row.rstrip(" |").endswith("ok, aim missed")
+    suites = ET.parse(tmp_path / "j.xml").getroot()
+    assert sum(int(s.get("failures")) for s in suites) == 0
+    done = perfkit("compare", now_run(tmp_path), "--baseline", baseline_dir, "--rules", rules)
+    assert done.returncode == 0 and "aim missed (200 k/s)" in done.stdout

@@ -30,7 +30,23 @@ def _count(n, word):
 
 def verdict(rows, status, other_machine=False):
     """(kind, line, detail): the line is the first thing a reader sees, the
-    worst offender named; the detail gives its interval and threshold."""
+    worst offender named; the detail gives its interval and threshold, and
+    says which of our own aims were missed."""
+    kind, line, detail = _verdict(rows, status, other_machine)
+    aims = [r for r in rows if r.aim_missed and not r.target_missed]
+    if aims:
+        detail += (" " if detail else "") + f"Aims of ours missed ({len(aims)}): " + \
+            ", ".join(_named_aim(r) for r in aims[:3]) + (", ..." if len(aims) > 3 else "") + "."
+    return kind, line, detail
+
+
+def _named_aim(r):
+    from ..units import show
+    bound = "at most" if r.better == "lower" else "at least"
+    return f"`{r.name}` {show(r.now, r.unit)}, aim {bound} {show(r.aim, r.unit)}"
+
+
+def _verdict(rows, status, other_machine):
     regressions = sorted((r for r in rows if r.verdict == REGRESSION), key=worse, reverse=True)
     missed = sorted((r for r in rows if r.target_missed), key=_miss, reverse=True)
     undecided = [r for r in rows if r.verdict in (INCONCLUSIVE, TOO_FEW)]

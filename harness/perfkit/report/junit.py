@@ -28,7 +28,8 @@ def _case(suite, area, r):
     if r["verdict"] in (INCONCLUSIVE, TOO_FEW) or (r["change"] is None and r["target"] is None):
         ET.SubElement(case, "skipped", message=f"{r['verdict']}: {r['note'] or figures}")
         return "skipped"
-    ET.SubElement(case, "system-out").text = figures + f"; {r['verdict']}"
+    aim = "; our aim missed (a goal, not a failure)" if r["aim_missed"] else ""
+    ET.SubElement(case, "system-out").text = figures + f"; {r['verdict']}{aim}"
     return None
 
 

@@ -58,6 +58,11 @@ def _target(r):
 
 
 def _status(r):
+    aim = "aim missed" if r["aim_missed"] and not r["target_missed"] else ""
+    return ", ".join(filter(None, [_verdict_word(r), aim]))
+
+
+def _verdict_word(r):
     if r["target_missed"]:
         return "**MISSED TARGET**" + (", **REGRESSION**" if r["verdict"] == REGRESSION else "")
     word = {REGRESSION: "**REGRESSION**", IMPROVEMENT: "improved", INCONCLUSIVE: "undecided"}.get(
@@ -89,9 +94,10 @@ def _overview(c):
     rows = [(t["area"], len(t["rows"]), n(t, lambda r: r["verdict"] == REGRESSION),
              n(t, lambda r: r["target_missed"]),
              n(t, lambda r: r["verdict"] in (INCONCLUSIVE, TOO_FEW)),
-             n(t, lambda r: r["verdict"] == IMPROVEMENT)) for t in c["tables"]]
-    return table(("area", "metrics", "regressions", "targets missed", "undecided", "improved"),
-                 rows, right={1, 2, 3, 4, 5})
+             n(t, lambda r: r["verdict"] == IMPROVEMENT),
+             n(t, lambda r: r["aim_missed"] and not r["target_missed"])) for t in c["tables"]]
+    return table(("area", "metrics", "regressions", "targets missed", "undecided", "improved",
+                  "aims missed"), rows, right={1, 2, 3, 4, 5, 6})
 
 
 def _machines(c):
