@@ -19,12 +19,6 @@ def fit_to_measure(request):
 
 
 @pytest.fixture
-def as_root():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (the netlink proc connector, other users' processes)")
-
-
-@pytest.fixture
 def redis_server():
     if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
         pytest.skip("redis-server and redis-benchmark are not installed (apt-get install "

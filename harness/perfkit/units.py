@@ -27,6 +27,8 @@ def show(value, unit):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if unit in _TIME:
+        if value == 0:
+            return f"0 {unit}"  # not "0 ns" for a figure in ms
         return _scaled(value * _TIME[unit], _TIME_STEPS)
     if unit == "bytes":
         return _scaled(value, _BYTE_STEPS)

@@ -65,6 +65,14 @@ def test_round_trip_in_time_order(tmp_path, store_path):
     assert back[0].metrics[1].runs is None
 
 
+def test_a_new_store_makes_its_directory(tmp_path, store_path):
+    deeper = store_path.replace(str(tmp_path), str(tmp_path / "reports" / "ci"))
+    with open_store(deeper, create=True) as store:
+        assert store.append(a_run(tmp_path, 0))
+    with open_store(deeper) as store:
+        assert len(store.runs()) == 1
+
+
 def test_appending_a_run_twice_keeps_it_once(tmp_path, store_path):
     run = a_run(tmp_path, 0)
     with open_store(store_path, create=True) as store:

@@ -38,12 +38,14 @@ class SqliteStore(Store):
         if not create and not self.path.is_file():
             raise StoreError(f"{self.path}: no such history")
         try:
+            if create:  # as the JSON-lines store makes its directory
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             # Read-only when only reading, so that a look never makes a file.
             uri = self.path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=ro")
             self._db = sqlite3.connect(uri, uri=True)
             self._db.create_function("glob_match", 2, fnmatch.fnmatchcase, deterministic=True)
             self._prepare(create)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: not a readable history: {e}") from None
 
     def _prepare(self, create):
