@@ -41,7 +41,8 @@ reps=3                  # repetitions within each
 # Every loadgen configuration but 10,000 CPU burners: on 2 cores they drove the
 # load average past 7,800 and took 13 minutes a run (loadgen_bench's 600 s
 # timeout ended it); `loadgen_bench.py --configs cpu/zygote` runs it alone.
-loadgen_args=(--reps 3 --configs sleep/spawn,sleep/clone,sleep/zygote,mem/zygote,tree/zygote,exec/zygote)
+loadgen_configs=(--configs sleep/spawn,sleep/clone,sleep/zygote,mem/zygote,tree/zygote,exec/zygote)
+loadgen_args=(--reps 3 "${loadgen_configs[@]}")
 sampler_args=(--seconds 5 --reps 3)
 scenario_reps=3
 daemon_invocations=3    # daemon_bench processes: its process runs
@@ -52,7 +53,7 @@ perf_form="whole"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) procs=1000; invocations=2; reps=2
-             loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3)
+             loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3 "${loadgen_configs[@]}")
              sampler_args=(--seconds 2 --reps 1 --tree 200); scenario_reps=1; daemon_invocations=1
              scenarios=(harness/scenarios/redis.toml)
              perf_marks="perf and quick"; perf_form="quick form" ;;
