@@ -86,7 +86,8 @@ class Judge:
             pytest.fail(f"{compare_table.summary(rows, status)}\n{table}", pytrace=False)
         undecided = [r.name for r in rows if r.verdict in (INCONCLUSIVE, TOO_FEW)]
         if undecided:
-            pytest.skip(f"inconclusive after measuring again: {', '.join(undecided)}")
+            again = " after measuring again" if remeasure else ""
+            pytest.skip(f"inconclusive{again}: {', '.join(undecided)}")
         aims = [r for r in rows if r.aim_missed]
         if aims:  # our own goals: shown as an expected failure, never a pass, never a red build
             pytest.xfail("aims of ours missed: " + "; ".join(
