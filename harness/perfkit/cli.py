@@ -9,7 +9,7 @@ import sys
 from . import __version__
 
 # In the order --help lists them.
-VERBS = ["run", "compare", "report", "baseline", "history", "import", "export"]
+VERBS = ["run", "compare", "report", "baseline", "history", "import", "export", "profile"]
 
 
 def _parser():
