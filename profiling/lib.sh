@@ -113,3 +113,9 @@ run_until_stopped() {
   trap - INT TERM
   return "$status"
 }
+
+# recording_started: says (OUT/recording) that the profiler now records, for
+# whoever waits to begin the work to be profiled (the scenario runner).
+recording_started() {
+  : >"$OUT/recording"
+}

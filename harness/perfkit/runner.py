@@ -21,6 +21,7 @@ from .end_table import end_table
 from .errors import RunError
 from .load import Load
 from .merge import merge_runs
+from .phase_profile import PhaseProfile
 from .processes import SETPRIV_MISSING, Children, has_setpriv
 from .sampler import Sampler
 from .scenario import Placeholders, expand
@@ -116,8 +117,9 @@ class _Run:
     and the order of a phase's events; the load, the benchmarks and the
     figures are their own modules' jobs, handed this run for what they share."""
 
-    def __init__(self, scenario, build_dir, repo, progress, signals):
+    def __init__(self, scenario, build_dir, repo, progress, signals, profile_dir=None):
         self.s, self.progress, self.signals = scenario, progress, signals
+        self.profile_dir = profile_dir
         self.build_dir, self.repo = Path(build_dir).resolve(), Path(repo).resolve()
         if not has_setpriv():  # before anything is made that would be left behind
             raise RunError(SETPRIV_MISSING)
@@ -125,7 +127,7 @@ class _Run:
         self.values = Placeholders(tmp=str(self.tmp), bin=str(self.build_dir / "bin"),
                                    repo=str(self.repo), port=str(_free_loopback_port()))
         self.children = Children(self.tmp)
-        self.metrics, self.windows = [], []
+        self.metrics, self.windows, self.attachments = [], [], []
         self.sut = Sut(scenario.sut, scenario.name, self.children, self.start, progress)
         self.sampler = None
         self.t0 = 0.0
@@ -158,6 +160,12 @@ class _Run:
             if not shutil.which(argv[0]):
                 raise RunError(f"phase {phase.name}: {argv[0]!r} is not found or not executable")
             command = self.start(f"{phase.name}.command", argv)
+        profile = None
+        if phase.profile:
+            if self.profile_dir is None:
+                raise RunError(f"phase {phase.name}: a profile needs a directory for its files")
+            profile = PhaseProfile(self, phase, Path(self.profile_dir) / phase.name)
+            profile.start()
         start = self.now()
         self.metrics += run_benchmarks(self, phase)
         if phase.until == "exit":
@@ -177,6 +185,10 @@ class _Run:
         end = self.now()
         self.sut.check(f"during phase {phase.name}")
         self.windows.append({"name": phase.name, "start_s": start, "end_s": end})
+        if profile:
+            metrics, attachments = profile.stop()
+            self.metrics += metrics
+            self.attachments += attachments
         if command:
             exited = not command.running()
             status = self.children.stop(command)
@@ -191,14 +203,16 @@ class _Run:
 
 
 def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_path=None,
-                 restore_signals=True, repetitions=1):
+                 restore_signals=True, repetitions=1, profile_dir=None):
     """Runs `scenario` (a scenario.Scenario) `repetitions` times, each with a
     SUT of its own, and returns the perfkit.run/1 dict of them all (merge_runs:
     every metric keeps each repetition's samples as a process run of its own).
     Raises RunError on failure and Interrupted on SIGINT/SIGTERM/SIGHUP; either
     way every process it started is gone when it returns, and no series file
     is written. restore_signals=False leaves those signals ignored afterwards
-    (a program that ends with the run: no late signal changes how it ends)."""
+    (a program that ends with the run: no late signal changes how it ends).
+    profile_dir: where the profiles of phases that ask for one go (a directory
+    a phase, PHASE.K with repetitions); needed only if one does."""
     progress = progress or Progress()
     signals = _Signals()
     series = _series_paths(series_path, repetitions)
@@ -211,8 +225,11 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
             if part:
                 parts.append((part, series[k]))  # before it is written: gone if it fails
             done = f"repetition {k + 1}/{repetitions} done" if repetitions > 1 else "done"
+            profiles = None
+            if profile_dir is not None:
+                profiles = Path(profile_dir) / (f"{k + 1}" if repetitions > 1 else "")
             runs.append(_repetition(scenario, build_dir, repo, progress, signals, part, done,
-                                    last=k == repetitions - 1))
+                                    last=k == repetitions - 1, profile_dir=profiles))
         if repetitions == 1:
             run = runs[0]  # as it was: metrics without a runs key unless they had one
         else:
@@ -220,9 +237,10 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
             # Each repetition's windows, in its own seconds (its series' time axis).
             run["phases"] = [{**ph, "repetition": k + 1} for k, one in enumerate(runs)
                              for ph in one["phases"]]
-            if series:
-                run["attachments"] = [{**one["attachments"][0], "repetition": k + 1}
-                                      for k, one in enumerate(runs)]
+            attachments = [{**a, "repetition": k + 1} for k, one in enumerate(runs)
+                           for a in one.get("attachments", [])]
+            if attachments:
+                run["attachments"] = attachments
         for part, final in parts:
             os.replace(part, final)
         ok = True
@@ -251,13 +269,14 @@ def _series_paths(series_path, repetitions):
     return [p.with_name(f"{p.stem}.{k + 1}.npz") for k in range(repetitions)]
 
 
-def _repetition(scenario, build_dir, repo, progress, signals, series_part, done, last):
+def _repetition(scenario, build_dir, repo, progress, signals, series_part, done, last,
+                profile_dir=None):
     """One run of the scenario, from a fresh SUT to every process stopped; its
     samples go to series_part (renamed once the whole run succeeded)."""
     r, ok = None, False
     try:
         started = runfile.now_iso()
-        r = _Run(scenario, build_dir, repo, progress, signals)
+        r = _Run(scenario, build_dir, repo, progress, signals, profile_dir)
         r.sut.start(r.values)
         r.start_sampler()
         for i, phase in enumerate(scenario.phases):
@@ -272,10 +291,12 @@ def _repetition(scenario, build_dir, repo, progress, signals, series_part, done,
         if series_part:
             with open(series_part, "wb") as f:  # a file object: numpy adds no .npz
                 np.savez_compressed(f, **r.sampler.series())
-            run["attachments"] = [{"kind": "series", "name": scenario.name,
-                                   "path": str(series_part.with_name(
-                                       series_part.name.removesuffix(".part"))),
-                                   "phases": run["phases"]}]
+            r.attachments.insert(0, {"kind": "series", "name": scenario.name,
+                                     "path": str(series_part.with_name(
+                                         series_part.name.removesuffix(".part"))),
+                                     "phases": run["phases"]})
+        if r.attachments:
+            run["attachments"] = r.attachments
         progress.say(f"{done}\n" + end_table(r.windows, scenario.sampling, whole))
         ok = True
         return run

@@ -14,6 +14,7 @@ the phases with their load, the sampling, and the benchmarks to run.
     name = "load"
     seconds = 10
     load = { count = 1000 }           # loadgen run --count 1000 ..., held for the phase
+    profile = "perf"                  # or "heaptrack": profiling/perf.sh --pid SUT for the phase
     [[phases.benchmarks]]
     name = "set-get"
     command = ["redis-benchmark", "-s", "{tmp}/redis.sock", "--csv"]
@@ -98,6 +99,7 @@ class Phase:
     command: list[str] | None = None  # a client run for the phase, stopped at its end
     until: str = "time"               # "exit": the phase lasts until command exits
     benchmarks: list[Benchmark] = field(default_factory=list)
+    profile: str | None = None        # a profiler attached to the SUT for the phase
 
 
 @dataclass
@@ -235,14 +237,18 @@ def _benchmark(doc, where):
 
 def _phase(doc, where):
     _table(doc, where, required=("name",),
-           optional=("seconds", "load", "load_ready_timeout_s", "command", "until", "benchmarks"))
+           optional=("seconds", "load", "load_ready_timeout_s", "command", "until", "benchmarks",
+                     "profile"))
     p = Phase(name=_name(doc["name"], f"{where}.name"),
               seconds=duration(doc.get("seconds", 0.0), f"{where}.seconds", allow_zero=True),
               load=doc.get("load"),
               load_ready_timeout_s=duration(doc.get("load_ready_timeout_s", 60.0),
                                             f"{where}.load_ready_timeout_s"),
               command=_argv(doc["command"], f"{where}.command") if "command" in doc else None,
-              until=doc.get("until", "time"))
+              until=doc.get("until", "time"),
+              profile=doc.get("profile"))
+    if p.profile is not None and p.profile not in PROFILERS:
+        raise ScenarioError(f"{where}.profile: {p.profile!r} is not one of {', '.join(PROFILERS)}")
     if p.command:
         _checked(p.command, f"{where}.command")
     if p.load is not None:
@@ -269,6 +275,10 @@ def _phase(doc, where):
         raise ScenarioError(f"{where}.benchmarks: names repeat")
     return p
 
+
+# What a phase's `profile` may name: the wrapper in profiling/ that attaches to
+# the SUT for the phase (profiling/README.md).
+PROFILERS = {"perf": "perf.sh", "heaptrack": "heaptrack.sh"}
 
 # Profiles that reach their count and hold it until stopped; the phase begins then.
 STANDING_PROFILES = ("steady", "burst", "churn")
@@ -337,6 +347,23 @@ def load(path):
         return parse(doc, path)
     except ScenarioError as e:
         raise ScenarioError(f"{path}: {e}") from None
+
+
+def with_profiles(scenario, asked):
+    """The scenario with phase profiles set from `PHASE=TOOL` strings (perfkit
+    run --profile), over what its file says; raises ScenarioError naming a bad one."""
+    phases = {p.name: p for p in scenario.phases}
+    chosen = {}
+    for item in asked:
+        name, _, tool = item.partition("=")
+        if name not in phases:
+            raise ScenarioError(f"{item!r}: no phase {name!r} in scenario {scenario.name!r}; "
+                                f"its phases: {', '.join(phases)}")
+        if tool not in PROFILERS:
+            raise ScenarioError(f"{item!r}: write PHASE=TOOL, TOOL one of {', '.join(PROFILERS)}")
+        chosen[name] = tool
+    return replace(scenario, phases=[replace(p, profile=chosen.get(p.name, p.profile))
+                                     for p in scenario.phases])
 
 
 def only_phases(scenario, names):

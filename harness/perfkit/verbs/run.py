@@ -35,6 +35,13 @@ def register(sub):
                           "the ones before it may find the SUT in another state. An unknown or "
                           "repeated name is refused (exit 2); with --check, prints the phases "
                           "selected")
+    run.add_argument("--profile", metavar="PHASE=TOOL", action="append", default=[],
+                     help="attach a profiler (perf or heaptrack: profiling/perf.sh, "
+                          "heaptrack.sh) to the SUT for that phase, as a phase's `profile` "
+                          "key does; again for another phase. Its metrics go in the run as "
+                          "PHASE.profile.*, its files (flame graph, heap summary) in "
+                          "RUN.profiles/ beside the run file, listed in its attachments. The "
+                          "phase's own SUT figures then carry the profiler's cost")
     run.add_argument("--check", action="store_true",
                      help="only read and check the scenario; start nothing")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -73,9 +80,15 @@ def main(args):
         except scenario.ScenarioError as e:
             print(f"perfkit: run: --phases: {e}", file=sys.stderr)
             return 2
+    try:
+        sc = scenario.with_profiles(sc, args.profile)
+    except scenario.ScenarioError as e:
+        print(f"perfkit: run: --profile {e}", file=sys.stderr)
+        return 2
     if args.check:
         print(f"{args.scenario}: scenario {sc.name!r}, {len(sc.phases)}{of_all} phases: "
-              + ", ".join(p.name for p in sc.phases))
+              + ", ".join(p.name + (f" (profile: {p.profile})" if p.profile else "")
+                          for p in sc.phases))
         return 0
     if not args.output.parent.resolve().is_dir():
         print(f"perfkit: cannot write {args.output}: no directory {args.output.parent}",
@@ -96,7 +109,8 @@ def _run(args, sc, repo, repetitions):
         # Signals stay ignored after the run: a late one changes nothing.
         run = run_scenario(sc, build_dir=args.build_dir, repo=repo,
                            progress=Progress(quiet=args.quiet), series_path=args.series,
-                           restore_signals=False, repetitions=repetitions)
+                           restore_signals=False, repetitions=repetitions,
+                           profile_dir=args.output.with_name(args.output.stem + ".profiles"))
     except (RunError, scenario.ScenarioError, OSError, ValueError) as e:
         print(f"perfkit: {sc.name}: {e}", file=sys.stderr)
         return 1
@@ -104,7 +118,7 @@ def _run(args, sc, repo, repetitions):
         print(f"perfkit: {sc.name}: {e}; every process stopped, no run file written",
               file=sys.stderr)
         return 128 + e.signum
-    if "attachments" in run:  # the series' paths, from here to beside the run file
+    if "attachments" in run:  # series' and profiles' paths: from here to beside the run file
         run["attachments"] = rebased(run["attachments"], Path.cwd(), args.output.parent)
     try:
         runfile.write_run(run, args.output)
