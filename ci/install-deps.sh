@@ -26,6 +26,9 @@ PACKAGES=(
   # the tools `perfkit import` reads, so its tests read their real output:
   # wrk (HTTP load) and pytest-benchmark
   wrk python3-pytest-benchmark
+  # profiling/: heaptrack (gdb to attach, zstd for its files), perf, valgrind's
+  # callgrind; shellcheck checks the wrappers, the macOS one included
+  heaptrack gdb zstd linux-perf valgrind shellcheck
 )
 
 missing=()

@@ -26,10 +26,17 @@
 #      threshold), 4 no baseline for this machine.
 # Everything runs in any case; the status is decided at the end.
 #
-#   ci/validate.sh [--quick] [--baseline FILE]
+#   ci/validate.sh [--quick] [--profile] [--baseline FILE]
 #     --quick          fewer processes, repetitions and seconds (and so fewer
 #                      process runs than compare needs: expect 3, inconclusive);
 #                      the performance suite's quick form
+#     --profile        also profile the daemon's scenario in its steady phase
+#                      (10,000 processes; 1,000 with --quick), once under perf
+#                      and once under heaptrack, each a run of its own (a
+#                      profiler's cost must not reach the judged figures); their
+#                      metrics join the run as profile-perf.* and
+#                      profile-heaptrack.*, the report links the flame graph and
+#                      the heap summary
 #     --baseline FILE  compare against FILE instead of baselines/
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -50,16 +57,19 @@ scenarios=(harness/scenarios/redis.toml harness/scenarios/procmond-daemon.toml)
 compare_args=()
 perf_marks="perf"        # the performance suite whole
 perf_form="whole"
+profile=no
+profile_phase=steady10000
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) procs=1000; invocations=2; reps=2
              loadgen_args=(--reps 1 --churn-seconds 5 --stress-seconds 3 "${loadgen_configs[@]}")
              sampler_args=(--seconds 2 --reps 1 --tree 200); scenario_reps=1; daemon_invocations=1
              scenarios=(harness/scenarios/redis.toml)
-             perf_marks="perf and quick"; perf_form="quick form" ;;
+             perf_marks="perf and quick"; perf_form="quick form"; profile_phase=steady1000 ;;
+    --profile) profile=yes ;;
     --baseline) [ $# -ge 2 ] || { echo "ci/validate.sh: --baseline needs a FILE" >&2; exit 2; }
                 compare_args=(--baseline "$2"); shift ;;
-    *) echo "usage: ci/validate.sh [--quick] [--baseline FILE]" >&2; exit 2 ;;
+    *) echo "usage: ci/validate.sh [--quick] [--profile] [--baseline FILE]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -154,6 +164,22 @@ for scenario in "${scenarios[@]}"; do
   fi
   took "scenario $name" "$t"
 done
+
+if [ "$profile" = yes ]; then
+  for tool in perf heaptrack; do
+    echo
+    echo "== profile: procmond-daemon's $profile_phase under $tool (python3 -m perfkit run --profile)"
+    t=$SECONDS
+    if perfkit run harness/scenarios/procmond-daemon.toml --phases "$profile_phase" \
+         --profile "$profile_phase=$tool" -o "$out/profile-$tool.run.json"; then
+      add_to_run run "$out/profile-$tool.run.json" --prefix "profile-$tool" || status=1
+      cat "$out/profile-$tool.run.profiles/$profile_phase/summary.md" || status=1
+    else
+      status=1
+    fi
+    took "profile $tool" "$t"
+  done
+fi
 
 echo
 echo "== the performance suite, $perf_form (pytest perf -m '$perf_marks')"

@@ -3,6 +3,7 @@ markdown), then the content and its markdown, as <date>-<revision>.md and
 latest.md, and to GitHub's step summary when there is one."""
 import math
 import os
+import shutil
 from pathlib import Path
 
 from .. import attachments
@@ -59,10 +60,25 @@ def _trends(history, run, rows):
     return reports, lines
 
 
-def _profiles(run, run_dir, out_dir):
-    return [{"title": a.get("title") or f"{a['kind']} of {a['name']}",
-             "path": os.path.relpath(attachments.resolve(a, run_dir), out_dir)}
-            for a in run.get("attachments", []) if a["kind"] != "series"]
+def _profiles(run, run_dir, plot_dir, out_dir):
+    """Links to the run's profiles (every attachment but series), copied into
+    the report's own directory first: a run's directory is often a build's,
+    remade by the next run, and the report must keep what it links."""
+    out = []
+    for a in run.get("attachments", []):
+        if a["kind"] == "series":
+            continue
+        source = attachments.resolve(a, run_dir)
+        rep = f"-{a['repetition']}" if a.get("repetition") else ""
+        kept = plot_dir / "profiles" / f"{a['name']}{rep}-{source.name}"
+        if source.is_file():
+            kept.parent.mkdir(exist_ok=True)
+            shutil.copyfile(source, kept)
+        else:  # said, not dropped: the link shows where it was
+            kept = source
+        out.append({"title": a.get("title") or f"{a['kind']} of {a['name']}",
+                    "path": os.path.relpath(kept, out_dir)})
+    return out
 
 
 def write_report(run, run_path, rows, status, found, *, out_dir, against_run=False,
@@ -87,7 +103,7 @@ def write_report(run, run_path, rows, status, found, *, out_dir, against_run=Fal
         drawn.append({"title": title, "path": os.path.relpath(path, out_dir)})
     c = content.build(run, rows, status, found, run_path=run_path, against_run=against_run,
                       confidence=confidence, plots=drawn,
-                      profiles=_profiles(run, run_dir, out_dir), trends=trend_lines)
+                      profiles=_profiles(run, run_dir, plot_dir, out_dir), trends=trend_lines)
     text = markdown.render(c)
     path = out_dir / f"{name}.md"
     path.write_text(text)
