@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the profiling wrappers (heaptrack.sh, perf.sh, callgrind.sh,
 # leakcheck.sh): their common arguments, the interpreter that runs perfkit,
 # and one way to run a profiler until it is done or told to stop.
