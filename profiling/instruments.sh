@@ -6,7 +6,7 @@
 # run_until_stopped (GNU env) are Linux-only and not used here.
 set -u
 
-# shellcheck source=lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 usage() {
