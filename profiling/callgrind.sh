@@ -42,8 +42,10 @@ Presets (binaries from $PROCMOND_BUILD_DIR/bin, default build/bin):
              loadgen holding the machine at --procs N processes (1000)
   wal        instructions.wal_event: per record appended to procmond's WAL,
              in batches of 100 records of 200 bytes (wal_bench BM_Never/100)
-  sampler    instructions.sampler_sample: per sample of perfkit's native
-             sampler (100 Hz, slow reads at 10 Hz, 3 s of a sleeping child)
+  sampler    instructions.sampler_sample (per sample of perfkit's native
+             sampler, 100 Hz over 3 s of a sleeping child, less its slow
+             reads) and instructions.sampler_slow_read (one slow read, which
+             it adds every tenth sample)
   all        the three, into DIR/collector, DIR/wal, DIR/sampler, joined in DIR
 
 Common options:
@@ -232,15 +234,16 @@ preset_collector() {
     held="loadgen held $children sleeping children beside the machine's own $present"
   fi
   say "collector: $(count_procs) processes on the machine ($held)"
-  # One cold cycle (identities, every stat fd opened) precedes each timed
-  # loop; --gbench leaves it out, and the toggle keeps Google Benchmark's
-  # own loop out of the count.
-  profile "$dir" 'procmond::LinuxCollector::collect()' 0 1 \
+  # Each cycle a part: the figure is the median cycle, which leaves out the
+  # cold cycle before each of Google Benchmark's timed loops (identities
+  # read, stat fds opened: 6 times a warm one) and the few cycles that read
+  # a new process's identity. The toggle keeps the benchmark's loop out.
+  profile "$dir" 'procmond::LinuxCollector::collect()' 1 0 \
     "$BIN/collector_bench" --procs=0 '--benchmark_filter=^CollectorHeld/0/' --benchmark_min_time=0.5
   after=$(count_procs)
   stop_loadgen
   analyse "$dir" --command "collector_bench --procs=0 --benchmark_filter=^CollectorHeld/0/" \
-    --counted "procmond::LinuxCollector::collect() inside Google Benchmark's timed loops (warm cycles, held mode)" \
+    --counted "procmond::LinuxCollector::collect(), each call (a cycle, held mode) a part" \
     --toggle 'procmond::LinuxCollector::collect()' \
     --per-call "collector_cycle_n$PROCS" 'procmond::LinuxCollector::collect()' \
     --per-call collector_per_process 'procmond::LinuxCollector::read_process(*' \
@@ -271,8 +274,10 @@ preset_sampler() {
     --counted "perfkit::Sampler::run(), the sampling thread's loop" \
     --toggle 'perfkit::Sampler::run(*' \
     --per-call sampler_sample 'perfkit::ProcessReader::read_fast(*' \
-    --note "Per sample: the sampling loop's whole count over its fast reads (one a sample): each sample's read and store, a tenth of a slow read (status, fds), the clock reads and the sleep's system call, and the loop's start and end spread over the run's ~300 samples." \
-    --note "The kernel's work of each read (formatting /proc/PID/stat, statm, status) is not counted."
+    --less 'perfkit::ProcessReader::read_slow(*' \
+    --inclusive sampler_slow_read 'perfkit::ProcessReader::read_slow(*' \
+    --note "sampler_sample: the sampling loop's count less its slow reads, over its fast reads (one a sample): a sample's pread of statm and read of the process's CPU clock, its store, the grid's clock reads, the sleep's system call, and the loop's start and end spread over the run's ~300 samples. sampler_slow_read: one read of status and the fd count, which the sampler adds every tenth sample at its defaults (a sample then costs sampler_sample + sampler_slow_read / 10). Apart, neither depends on how many deadlines callgrind's slowness made the sampler miss." \
+    --note "The kernel's work of each read (formatting /proc/PID/statm and status, listing fd/) is not counted."
 }
 
 if [ -n "$PRESET" ]; then

@@ -207,16 +207,33 @@ class Figure:
     parts_seen: int
 
 
-def figure(parts, per_call=None, event="Ir"):
+def inclusive_of(part, function):
+    """Ir spent in calls of functions matching FUNCTION in this part, read
+    from their callers' call cost lines (a call still running at the dump is
+    counted with what it had spent)."""
+    match = matcher(function)
+    return sum(ir for name, ir in part.inclusive.items() if match(name))
+
+
+def figure(parts, per_call=None, less=(), inclusive=False, event="Ir"):
     """The figure of one process run. With per_call: each part with calls of
-    it gives Ir / calls, and the figure is their median (one part: its own),
-    so warm-up parts (a benchmark's first, short run; a first call's one-time
-    costs) do not move it. Without: the total of every part."""
+    it gives its count over those calls, and the figure is their median (one
+    part: its own), so warm-up parts (a benchmark's first, short run; a first
+    call's one-time costs) do not move it. The count is the part's total
+    less the inclusive cost of the `less` functions' calls or, with
+    `inclusive`, per_call's own inclusive cost (no toggle needed). Without
+    per_call: the total of every part, less the `less` functions' cost."""
+    def count(p):
+        if inclusive:
+            return inclusive_of(p, per_call)
+        return p.total(event) - sum(inclusive_of(p, f) for f in less)
+
     if per_call is None:
-        total = sum(p.total(event) for p in parts)
-        return Figure(float(total), total, 0, [float(p.total(event)) for p in parts],
-                      len(parts), len(parts))
-    used = [(p.total(event), calls_of(p, per_call)) for p in parts]
+        per_part = [count(p) for p in parts]
+        total = sum(per_part)
+        return Figure(float(total), total, 0, [float(x) for x in per_part], len(parts),
+                      len(parts))
+    used = [(count(p), calls_of(p, per_call)) for p in parts]
     used = [(ir, n) for ir, n in used if n > 0 and ir > 0]
     if not used:
         return None

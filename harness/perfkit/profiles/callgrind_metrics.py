@@ -28,9 +28,22 @@ class NoFigure(ValueError):
 
 @dataclass
 class Wanted:
-    """A metric to make: instructions.NAME, per call of FUNCTION (None: the total)."""
+    """A metric to make: instructions.NAME, per call of FUNCTION (None: the
+    total), of everything counted less the `less` functions' inclusive cost,
+    or (inclusive) of FUNCTION's own inclusive cost."""
     name: str
     function: str | None
+    less: tuple = ()
+    inclusive: bool = False
+
+    def describe(self):
+        if self.function is None:
+            what = "total"
+        elif self.inclusive:
+            what = f"inclusive, per call of `{self.function}`"
+        else:
+            what = f"per call of `{self.function}`"
+        return what + "".join(f", less `{f}`" for f in self.less)
 
 
 def run_dirs(out):
@@ -76,7 +89,7 @@ def figures(runs, wanted):
     for w in wanted:
         figs = []
         for i, parts in enumerate(runs, 1):
-            fig = callgrind.figure(parts, w.function)
+            fig = callgrind.figure(parts, w.function, w.less, w.inclusive)
             if fig is None or fig.total == 0:
                 what = (f"no call of {w.function!r} was counted" if w.function
                         else "nothing was counted")
@@ -135,7 +148,7 @@ def summary(figs, wanted, command, counted, runs, notes=(), prefix=None, raw=Non
         per = " · ".join(_count(v) for v in values)
         calls = "-" if w.function is None else " · ".join(f"{f.calls:,}" for f in fs)
         used = " · ".join(f"{f.parts_used}/{f.parts_seen}" for f in fs)
-        what = "total" if w.function is None else f"per call of `{w.function}`"
+        what = w.describe()
         lines.append(f"| `{name}` ({what}) | {_count(statistics.median(values))} | {per} "
                      f"| {100 * spread(values):.3f} % | {calls} | {used} |")
     lines += ["", "Spread: (largest - smallest) / median over the process runs. With several "

@@ -25,6 +25,13 @@ def register(tools):
                         "name, a qualified name without parameters, or a pattern with * and ?); "
                         "with several parts a run, the median of the parts' figures. An empty "
                         "NAME: the function's own last word")
+    p.add_argument("--inclusive", action="append", nargs=2, default=[],
+                   metavar=("NAME", "FUNCTION"),
+                   help="instructions.NAME = FUNCTION's inclusive instructions per call, read "
+                        "from its callers' call costs (no --toggle-collect needed)")
+    p.add_argument("--less", action="append", default=[], metavar="FUNCTION",
+                   help="--per-call and --total counts leave out FUNCTION's inclusive cost "
+                        "(a slower path measured on its own with --inclusive)")
     p.add_argument("--total", action="append", default=[], metavar="NAME",
                    help="instructions.NAME = every instruction counted (the whole run, or inside "
                         "the toggled function)")
@@ -50,13 +57,20 @@ def default_name(function):
 
 def _wanted(args):
     from ..profiles.callgrind_metrics import Wanted
-    wanted = [Wanted(name, None) for name in args.total]
-    for name, function in args.per_call:
-        if not function:
-            raise ValueError("--per-call: an empty FUNCTION")
-        wanted.append(Wanted(name or default_name(function), function))
+    less = tuple(args.less)
+    wanted = [Wanted(name, None, less) for name in args.total]
+    for option, pairs in (("--per-call", args.per_call), ("--inclusive", args.inclusive)):
+        for name, function in pairs:
+            if not function:
+                raise ValueError(f"{option}: an empty FUNCTION")
+            inclusive = option == "--inclusive"
+            wanted.append(Wanted(name or default_name(function), function,
+                                 () if inclusive else less, inclusive))
     if not wanted:
-        raise ValueError("nothing to measure: give --per-call NAME FUNCTION or --total NAME")
+        raise ValueError("nothing to measure: give --per-call NAME FUNCTION, --inclusive NAME "
+                         "FUNCTION or --total NAME")
+    if len({w.name for w in wanted}) != len(wanted):
+        raise ValueError("a metric name is given twice")
     for w in wanted:
         if not all(c.isalnum() or c in "_.-" for c in w.name):
             raise ValueError(f"metric name {w.name!r}: letters, digits, _ . - only")
