@@ -74,7 +74,8 @@ def read(path):
 
     def new_part():
         nonlocal part, fn, cfn, pending_calls
-        part = Part(path=str(path))
+        # A combined file names its process once, in the first part's header.
+        part = Part(path=str(path), pid=part.pid if part is not None else None)
         parts.append(part)
         fn = cfn = pending_calls = None
 
@@ -156,8 +157,9 @@ def read(path):
         raise CallgrindFormatError(f"{path}: no 'events:' line: not callgrind's output")
     for p in parts:
         if not p.totals:
-            raise CallgrindFormatError(f"{path}: part {p.number} has no 'summary:' or 'totals:' "
-                                       "line: cut short?")
+            # Callgrind always writes them; other writers of the format may
+            # not, and then the self costs add up to the same.
+            p.totals = {p.events[ir if ir < len(p.events) else 0]: sum(p.self_cost.values())}
     return parts
 
 
