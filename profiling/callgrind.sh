@@ -38,7 +38,8 @@ pattern with * and ?.
 Presets (binaries from $PROCMOND_BUILD_DIR/bin, default build/bin):
   collector  instructions.collector_cycle_n1000 (a warm cycle of procmond's
              collector in held mode, as procmond run uses it, in
-             collector_bench) and instructions.collector_per_process, with
+             collector_bench), .collector_per_process (both without new
+             processes' identity reads) and .collector_identity_read, with
              loadgen holding the machine at --procs N processes (1000)
   wal        instructions.wal_event: per record appended to procmond's WAL,
              in batches of 100 records of 200 bytes (wal_bench BM_Never/100)
@@ -247,7 +248,10 @@ preset_collector() {
     --toggle 'procmond::LinuxCollector::collect()' \
     --per-call "collector_cycle_n$PROCS" 'procmond::LinuxCollector::collect()' \
     --per-call collector_per_process 'procmond::LinuxCollector::read_process(*' \
-    --note "Processes: $present on the machine before, $after at the end; $held. The cycle count scales with them: collector_per_process (per call of read_process, one a process listed) is the figure that compares across machines." \
+    --less 'procmond::LinuxCollector::read_identity(*' \
+    --inclusive collector_identity_read 'procmond::LinuxCollector::read_identity(*' \
+    --note "Processes: $present on the machine before, $after at the end; $held. The cycle's count scales with them (calls a run: read_process over collect gives the processes a cycle); collector_per_process (per call of read_process, one a process listed) is the figure that compares across machines." \
+    --note "Both leave out the identity reads (cmdline, status) of processes new to the collector, which come with other processes' starts and execs, not with the cycle: collector_identity_read is one of them, apart." \
     --note "What a cycle reads from /proc costs the kernel most of a cycle's time (formatting each stat): not counted here."
 }
 

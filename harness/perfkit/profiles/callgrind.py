@@ -222,9 +222,11 @@ def figure(parts, per_call=None, less=(), inclusive=False, event="Ir"):
     it gives its count over those calls, and the figure is their median (one
     part: its own), so warm-up parts (a benchmark's first, short run; a first
     call's one-time costs) do not move it. The count is the part's total
-    less the inclusive cost of the `less` functions' calls or, with
-    `inclusive`, per_call's own inclusive cost (no toggle needed). Without
-    per_call: the total of every part, less the `less` functions' cost."""
+    less the inclusive cost of the `less` functions' calls (give patterns
+    that match no callee of one another: each is subtracted) or, with
+    `inclusive`, per_call's own inclusive cost (no toggle needed), pooled
+    over all its calls in the run. Without per_call: the total of every
+    part, less the `less` functions' cost."""
     def count(p):
         if inclusive:
             return inclusive_of(p, per_call)
@@ -240,8 +242,11 @@ def figure(parts, per_call=None, less=(), inclusive=False, event="Ir"):
     if not used:
         return None
     per_part = [ir / n for ir, n in used]
-    return Figure(float(statistics.median(per_part)), sum(ir for ir, _ in used),
-                  sum(n for _, n in used), per_part, len(used), len(parts))
+    total, calls = sum(ir for ir, _ in used), sum(n for _, n in used)
+    # A function's own cost is pooled over every call in the run: the parts
+    # (dumps of another function) hold few of its calls, or many.
+    value = total / calls if inclusive else statistics.median(per_part)
+    return Figure(float(value), total, calls, per_part, len(used), len(parts))
 
 
 def top(parts, key="inclusive", n=10):

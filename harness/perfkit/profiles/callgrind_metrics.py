@@ -40,7 +40,7 @@ class Wanted:
         if self.function is None:
             what = "total"
         elif self.inclusive:
-            what = f"inclusive, per call of `{self.function}`"
+            what = f"inclusive, per call of `{self.function}`, over all calls"
         else:
             what = f"per call of `{self.function}`"
         return what + "".join(f", less `{f}`" for f in self.less)

@@ -28,10 +28,12 @@ def register(tools):
     p.add_argument("--inclusive", action="append", nargs=2, default=[],
                    metavar=("NAME", "FUNCTION"),
                    help="instructions.NAME = FUNCTION's inclusive instructions per call, read "
-                        "from its callers' call costs (no --toggle-collect needed)")
+                        "from its callers' call costs (no --toggle-collect needed), over all "
+                        "its calls in a run")
     p.add_argument("--less", action="append", default=[], metavar="FUNCTION",
                    help="--per-call and --total counts leave out FUNCTION's inclusive cost "
-                        "(a slower path measured on its own with --inclusive)")
+                        "(a slower path measured on its own with --inclusive); a pattern "
+                        "matching a function and its callee would take the callee off twice")
     p.add_argument("--total", action="append", default=[], metavar="NAME",
                    help="instructions.NAME = every instruction counted (the whole run, or inside "
                         "the toggled function)")
