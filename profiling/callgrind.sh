@@ -57,7 +57,8 @@ Common options:
 
 Callgrind counts user-space instructions only: the kernel's work for CMD's
 system calls (formatting /proc text, writing pages) is not in the counts.
-CMD runs 20-100 times slower than natively. Writes DIR/run-N/ (callgrind.out.*,
+CMD's user-space code runs about 11 times slower than natively; each
+--each-call dump costs more. Writes DIR/run-N/ (callgrind.out.*,
 CMD's output.txt, valgrind.log), DIR/metrics.json, DIR/files.json and
 DIR/summary.md, which it prints. Exit: 0 measured; 1 the profile failed (CMD
 failed, nothing counted, the function never called); 2 bad arguments or a
