@@ -179,11 +179,20 @@ profile() {
     awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", e - s }' >"$run/seconds"
     if [ "$status" -ne 0 ]; then
       if [ "$status" -gt 128 ] && compgen -G "$run/callgrind.out.*" >/dev/null; then
-        STOPPED_NOTE="run $i ended by signal $((status - 128)) (stopped): its counts cover what ran"
+        if [ -n "$DURATION" ]; then # stopped by --seconds, as asked
+          STOPPED_NOTE="stopped after $DURATION s (--seconds): the counts cover what ran"
+          continue
+        fi
+        # Told to stop, or dead of a signal: no more runs. A cut run joins
+        # the figures only when no whole one was made before it.
+        if [ "$i" -gt 1 ]; then
+          mv "$run" "$dir/stopped-run-$i"
+          STOPPED_NOTE="run $i of $REPEAT ended by signal $((status - 128)) (stopped) and is left out (its files: stopped-run-$i)"
+        else
+          STOPPED_NOTE="run 1 of $REPEAT ended by signal $((status - 128)) (stopped): its counts cover what ran"
+        fi
         say "$STOPPED_NOTE"
-        # Told to stop, or dead of a signal: either way no more runs.
-        [ -n "$DURATION" ] || break
-        continue
+        break
       fi
       tail -n 5 "$run/output.txt" >&2 || true
       grep -v '^==[0-9]*== *$' "$run/valgrind.log" 2>/dev/null | tail -n 5 >&2 || true
