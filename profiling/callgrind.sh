@@ -185,6 +185,7 @@ profile() {
         fi
         # Told to stop, or dead of a signal: no more runs. A cut run joins
         # the figures only when no whole one was made before it.
+        STOP_REQUESTED=1
         if [ "$i" -gt 1 ]; then
           mv "$run" "$dir/stopped-run-$i"
           STOPPED_NOTE="run $i of $REPEAT ended by signal $((status - 128)) (stopped) and is left out (its files: stopped-run-$i)"
@@ -297,11 +298,14 @@ preset_sampler() {
 if [ -n "$PRESET" ]; then
   case $PRESET in
     all)
+      done_presets=()
       for p in collector wal sampler; do
+        [ "$STOP_REQUESTED" = 0 ] || { say "stopped: preset $p not run"; continue; }
         say "preset $p"
         "preset_$p" "$OUT/$p" >/dev/null
+        done_presets+=("$p")
       done
-      perfkit profile callgrind "$OUT" --merge collector wal sampler || fail "could not join the presets' outputs"
+      perfkit profile callgrind "$OUT" --merge "${done_presets[@]}" || fail "could not join the presets' outputs"
       ;;
     *) "preset_$PRESET" "$OUT" ;;
   esac
