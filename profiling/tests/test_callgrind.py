@@ -169,10 +169,17 @@ def test_verb_bad_input_exits_2(tmp_path):
 
 # The wrapper under the real callgrind, on a program with a known profile.
 
-def _wrapper(profiling_dir, out, *args, env=None):
-    return subprocess.run([str(profiling_dir / "callgrind.sh"), "-o", str(out), *map(str, args)],
-                          capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=300)
+@pytest.fixture
+def wrapper(spawn, profiling_dir):
+    """wrapper(out, *args) runs callgrind.sh in a session of its own, which
+    the spawn fixture kills whole (valgrind and loadgen too) if a test fails."""
+    def _run(out, *args, env=None):
+        p = spawn([str(profiling_dir / "callgrind.sh"), "-o", str(out), *map(str, args)],
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                  env={**os.environ, **(env or {})}, start_new_session=True)
+        stdout, stderr = p.communicate(timeout=300)
+        return subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
+    return _run
 
 
 def _samples(out, name):
@@ -182,13 +189,14 @@ def _samples(out, name):
 
 
 @pytest.mark.slow
+@pytest.mark.spawns
 @needs_valgrind
-def test_per_call_count_repeats_and_scales_linearly(profiling_dir, compile_c, tmp_path):
+def test_per_call_count_repeats_and_scales_linearly(wrapper, compile_c, tmp_path):
     prog = compile_c("fixed_work.c")
     per_call = {}
     for calls, loop, repeat in ((10, 1000, 2), (20, 1000, 1), (10, 2000, 1), (10, 3000, 1)):
         out = tmp_path / f"{calls}x{loop}"
-        done = _wrapper(profiling_dir, out, "--toggle", "work", "--repeat", repeat, "--",
+        done = wrapper(out, "--toggle", "work", "--repeat", repeat, "--",
                         prog, calls, loop)
         assert done.returncode == 0, done.stderr
         samples = _samples(out, "instructions.work")
@@ -204,31 +212,33 @@ def test_per_call_count_repeats_and_scales_linearly(profiling_dir, compile_c, tm
 
 
 @pytest.mark.slow
+@pytest.mark.spawns
 @needs_valgrind
-def test_each_call_whole_run_and_names(profiling_dir, compile_c, tmp_path):
+def test_each_call_whole_run_and_names(wrapper, compile_c, tmp_path):
     prog = compile_c("fixed_work.c")
-    done = _wrapper(profiling_dir, tmp_path / "each", "--toggle", "work", "--each-call",
+    done = wrapper(tmp_path / "each", "--toggle", "work", "--each-call",
                     "--name", "work_call", "--", prog, 7, 500)
     assert done.returncode == 0, done.stderr
     assert "7/8" in done.stdout  # seven calls, seven parts used, and the one at exit
     each = _samples(tmp_path / "each", "instructions.work_call")
-    done = _wrapper(profiling_dir, tmp_path / "toggled", "--toggle", "work", "--", prog, 7, 500)
+    done = wrapper(tmp_path / "toggled", "--toggle", "work", "--", prog, 7, 500)
     assert _samples(tmp_path / "toggled", "instructions.work") == each
-    done = _wrapper(profiling_dir, tmp_path / "whole", "--", prog, 7, 500)
+    done = wrapper(tmp_path / "whole", "--", prog, 7, 500)
     assert done.returncode == 0, done.stderr
     (whole,) = _samples(tmp_path / "whole", "instructions.run")
     assert whole > 7 * each[0]  # the loader, libc and main besides
-    done = _wrapper(profiling_dir, tmp_path / "per", "--per-call", "work", "--", prog, 7, 500)
+    done = wrapper(tmp_path / "per", "--per-call", "work", "--", prog, 7, 500)
     (per,) = _samples(tmp_path / "per", "instructions.work")
     assert per == pytest.approx(whole / 7)
 
 
+@pytest.mark.spawns
 @needs_valgrind
-def test_failures_say_why(profiling_dir, compile_c, tmp_path):
+def test_failures_say_why(wrapper, compile_c, tmp_path):
     prog = compile_c("fixed_work.c")
-    done = _wrapper(profiling_dir, tmp_path / "a", "--toggle", "no_such_function", "--", prog, 2, 10)
+    done = wrapper(tmp_path / "a", "--toggle", "no_such_function", "--", prog, 2, 10)
     assert done.returncode == 1 and "no call of 'no_such_function'" in done.stderr
-    done = _wrapper(profiling_dir, tmp_path / "b", "--", prog)  # its usage: exit 2
+    done = wrapper(tmp_path / "b", "--", prog)  # its usage: exit 2
     assert done.returncode == 1 and "exited 2" in done.stderr
     for args, says in ((["--pid", str(os.getpid())], "cannot attach"),
                        (["--each-call", "--", prog, 1, 1], "needs --toggle"),
@@ -236,14 +246,15 @@ def test_failures_say_why(profiling_dir, compile_c, tmp_path):
                        (["--preset", "nope"], "--preset"),
                        (["--preset", "wal", "--toggle", "x"], "sets what is counted"),
                        (["--frobnicate", "--", prog], "unknown option")):
-        done = _wrapper(profiling_dir, tmp_path / "c", *args)
+        done = wrapper(tmp_path / "c", *args)
         assert done.returncode == 2 and says in done.stderr, (args, done.stderr)
 
 
+@pytest.mark.spawns
 @needs_valgrind
-def test_stopped_after_seconds_keeps_what_ran(profiling_dir, compile_c, tmp_path):
+def test_stopped_after_seconds_keeps_what_ran(wrapper, compile_c, tmp_path):
     prog = compile_c("fixed_work.c")
-    done = _wrapper(profiling_dir, tmp_path, "--toggle", "work", "-d", "2", "--",
+    done = wrapper(tmp_path, "--toggle", "work", "-d", "2", "--",
                     prog, 10**12, 1000)
     assert done.returncode == 0, done.stderr
     assert "stopped after 2 s (--seconds)" in done.stdout
@@ -252,9 +263,10 @@ def test_stopped_after_seconds_keeps_what_ran(profiling_dir, compile_c, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.spawns
 @needs_valgrind
-def test_wal_preset_end_to_end(profiling_dir, bin_dir, tmp_path):
-    done = _wrapper(profiling_dir, tmp_path, "--preset", "wal", "--repeat", "2",
+def test_wal_preset_end_to_end(wrapper, bin_dir, tmp_path):
+    done = wrapper(tmp_path, "--preset", "wal", "--repeat", "2",
                     env={"PROCMOND_BUILD_DIR": str(bin_dir.parent)})
     assert done.returncode == 0, done.stderr
     a, b = _samples(tmp_path, "instructions.wal_event")
