@@ -3,6 +3,8 @@
 # baseline of this machine. It runs the collector benchmarks (our collector,
 # the /proc floor, ps and psutil over the same 1,000 and 10,000 processes),
 # loadgen's (10,000 children of each kind, churn for 30 s, stress-ng --fork),
+# instruction counts under callgrind (the collector's cycle, a WAL record, a
+# sample: portable across machines),
 # perfkit's sampler against psutil, procmond run's own (events/s to 1 and 8
 # subscribers, WAL writes/s per sync policy, backpressure, start; and, as
 # root, 10,000 processes of 50 ms each: what polling and the connector see,
@@ -150,6 +152,21 @@ else
   echo "== short_lived_bench left out: the netlink proc connector needs root"
 fi
 took daemon "$t"
+
+echo
+echo "== instruction counts under callgrind (profiling/callgrind.sh --preset all): portable"
+t=$SECONDS
+# Counts of user-space instructions per unit of work hold on any machine of the
+# same CPU features: what a baseline of another machine can still judge.
+if PROCMOND_BUILD_DIR="$REPO/build" profiling/callgrind.sh --preset all -o "$out/callgrind" \
+     >"$out/callgrind.log"; then
+  add_to_run metrics-json "$out/callgrind/metrics.json" || status=1
+  grep -h '^| `instructions' "$out"/callgrind/*/summary.md || true
+else
+  tail -5 "$out/callgrind.log"
+  status=1
+fi
+took callgrind "$t"
 
 for scenario in "${scenarios[@]}"; do
   name=$(basename "$scenario" .toml)
