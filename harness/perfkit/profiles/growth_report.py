@@ -15,14 +15,16 @@ from ..units import show
 from . import growth
 
 TOP_SITES = 5
+SITE_FLOOR = 0.01  # of the fastest-growing site's slope
 _MAX_NAME = 110  # characters of a site's function in the table
 _OPERATOR = re.compile(r"<=>|<<=|>>=|<<|>>|<=|>=|->\*|->|<|>")
 
 
 def site_growth(timeline, warmup):
-    """[(slope bytes/round, first, last, site, caller)] of every site whose
+    """[(slope bytes/round, first, last, site, caller)] of the sites whose
     bytes in use grew over the rounds after the warm-up, by Theil-Sen slope
-    (the same fit as the verdict), largest first."""
+    (the same fit as the verdict), largest first, down to SITE_FLOOR of the
+    largest."""
     out = []
     for site, values in timeline.site_bytes.items():
         judged = values[warmup:]
@@ -32,7 +34,8 @@ def site_growth(timeline, warmup):
         if slope > 0:
             out.append((slope, judged[0], judged[-1], site, timeline.site_callers.get(site)))
     out.sort(key=lambda r: -r[0])
-    return out
+    # Sites that moved by a few bytes beside the one that grew are noise.
+    return [r for r in out if r[0] >= out[0][0] * SITE_FLOOR]
 
 
 def metrics(verdicts, prefix=None):
