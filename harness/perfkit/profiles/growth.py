@@ -14,7 +14,7 @@ of the steps are positive. The slope makes the verdict about a trend over
 every round, not about the first and last reading; being a median, one wild
 reading hardly moves it. The steps keep a level that moved once (a cache that
 filled, an arena that glibc grew) from passing for a trend: with the jump in
-the middle of ten rounds the slope is about a ninth of the jump, but only one
+the middle of ten rounds the slope is an eighth of the jump, but only one
 step of nine is positive. Noise around a flat level makes about half the steps
 positive and a slope near zero, well under a tolerance above the noise.
 
