@@ -122,7 +122,9 @@ perfkit profile growth --help >/dev/null # the interpreter and its modules, befo
 OUT=$(cd "$OUT" && pwd)
 
 DEFAULT_DAEMON=""
-if [ -z "$TARGET_PID" ] && [ ${#CMD[@]} -eq 0 ]; then
+if [ ${#CMD[@]} -gt 0 ]; then
+  command -v "${CMD[0]}" >/dev/null 2>&1 || die "'${CMD[0]}' is not a program to run"
+elif [ -z "$TARGET_PID" ]; then
   for b in procmond procmondctl; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build first (cmake --build build), or set PROCMOND_BUILD_DIR"
   done
@@ -150,6 +152,12 @@ stop() {
   done
   say "pid $pid did not end within $2 s of SIGTERM: killed"
   kill -KILL "$pid" 2>/dev/null || true
+}
+
+# daemon_said: the last line of the daemon's log that is not heaptrack's.
+daemon_said() {
+  grep -v -e '^heaptrack' -e 'libheaptrack' -e '^starting application' -e 'Heaptrack finished' \
+    -e '^[[:space:]]' -e '^$' "$OUT/daemon.log" 2>/dev/null | tail -n1
 }
 
 # heaptrack_detach: what heaptrack's own cleanup does on Ctrl-C, which its
@@ -215,7 +223,7 @@ else
       alive "$LAUNCHER" || break
       sleep 0.1
     done
-    [ -n "$DAEMON_PID" ] || fail "the daemon did not start under heaptrack: $(tail -n1 "$OUT/daemon.log")"
+    [ -n "$DAEMON_PID" ] || fail "the daemon did not start under heaptrack: $(daemon_said)"
   else
     "${CMD[@]}" >"$OUT/daemon.log" 2>&1 &
     DAEMON_PID=$!
@@ -227,7 +235,7 @@ else
       sleep 0.1
     done
     [ -S "$RUNDIR/procmond.sock" ] ||
-      fail "procmond did not come up (its log, $OUT/daemon.log, ends: $(tail -n1 "$OUT/daemon.log"))"
+      fail "procmond did not come up (its log, $OUT/daemon.log, ends: $(daemon_said))"
     "$BIN/procmondctl" --socket "$RUNDIR/procmond.sock" events >/dev/null 2>"$OUT/subscriber.log" &
     SUBSCRIBER=$!
   fi

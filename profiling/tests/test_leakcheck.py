@@ -157,6 +157,22 @@ def test_sigterm_ends_the_rounds_and_judges_those_done(leakcheck, compile_c, pro
     assert 5 <= len(rounds) < 50
 
 
+def test_a_daemon_that_dies_mid_way_is_no_verdict(leakcheck):
+    status, stdout, stderr, out = leakcheck("--no-load", "--no-heaptrack", "--round-seconds", "0.5",
+                                            "--", "sh", "-c", "sleep 1; exit 3")
+    assert status == 1
+    assert "exited during round" in stderr and "the rounds failed" in stderr
+    assert not (out / "metrics.json").exists()
+
+
+def test_procmond_refusing_a_bad_knob_is_said_in_its_words(leakcheck):
+    status, _, stderr, _ = leakcheck("--rounds", "3", "--warmup-rounds", "0",
+                                     env={"PROCMOND_DELIBERATE_LEAK_BYTES": "lots"})
+    assert status == 1
+    assert 'procmond did not come up' in stderr
+    assert 'PROCMOND_DELIBERATE_LEAK_BYTES="lots": not a whole number of bytes' in stderr
+
+
 @pytest.mark.parametrize("args, says", [
     (["--rounds", "4", "--warmup-rounds", "2"], "leaves 2 rounds to judge; a trend needs at least 3"),
     (["--tolerance", "lots"], "--tolerance: 'lots'"),
@@ -164,6 +180,7 @@ def test_sigterm_ends_the_rounds_and_judges_those_done(leakcheck, compile_c, pro
     (["--load", "--count 300 --profile sideways"], "loadgen refuses it"),
     (["--bogus"], "unknown option '--bogus'"),
     (["--rounds"], "--rounds needs a value"),
+    (["--", "/nonexistent/daemon"], "'/nonexistent/daemon' is not a program to run"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(leakcheck, args, says):
     status, stdout, stderr, out = leakcheck(*args, timeout=30)
