@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "deliberate_leak.hpp"
 #include "deliberate_slowdown.hpp"
 #include "exec_signature.hpp"
 #include "identity_read.hpp"
@@ -27,6 +28,7 @@ std::size_t automatic_held_fd_budget() {
 LinuxCollector::LinuxCollector(const CollectorOptions& options)
     : options_(options),
       slowdown_(deliberate_slowdown_ns(std::getenv(kDeliberateSlowdownVar))),
+      leak_bytes_(deliberate_leak_bytes(std::getenv(kDeliberateLeakVar))),
       proc_fd_(procfs::open_proc_root(options.proc_root)),
       pids_(proc_fd_.get()) {
   if (options_.mode == StatMode::kHeld)
@@ -37,6 +39,7 @@ LinuxCollector::LinuxCollector(const CollectorOptions& options)
 const Snapshot& LinuxCollector::collect() {
   snapshot_.processes.clear();
   snapshot_.stats = CycleStats{.cycle = snapshot_.stats.cycle + 1};
+  if (leak_bytes_ > 0) leak(leak_bytes_);
   bool listed = pids_.for_each_pid([this](pid_t pid, std::string_view name) {
     ++snapshot_.stats.listed;
     read_process(pid, name);

@@ -21,8 +21,9 @@ namespace procmond {
 
 class LinuxCollector final : public Collector {
  public:
-  // Reads PROCMOND_DELIBERATE_SLOWDOWN_NS (deliberate_slowdown.hpp) once;
-  // throws BadDeliberateSlowdown when it is not a count of nanoseconds.
+  // Reads PROCMOND_DELIBERATE_SLOWDOWN_NS (deliberate_slowdown.hpp) and
+  // PROCMOND_DELIBERATE_LEAK_BYTES (deliberate_leak.hpp) once; throws
+  // BadDeliberateSlowdown or BadDeliberateLeak when one is not a count.
   explicit LinuxCollector(const CollectorOptions& options);
   const Snapshot& collect() override;
 
@@ -45,6 +46,7 @@ class LinuxCollector final : public Collector {
 
   CollectorOptions options_;
   std::chrono::nanoseconds slowdown_;  // per process listed; zero but in perf-suite tests
+  std::size_t leak_bytes_;             // per cycle; zero but in leakcheck's tests
   procmon::UniqueFd proc_fd_;
   procfs::PidDirectory pids_;
   std::size_t held_budget_ = 0;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "collector.hpp"
+#include "deliberate_leak.hpp"
 #include "deliberate_slowdown.hpp"
 #include "snapshot_format.hpp"
 
@@ -22,6 +23,9 @@ int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& ou
   } catch (const BadDeliberateSlowdown& e) {
     err << "procmond snapshot: " << e.what() << '\n';
     return 2;  // a bad argument, given through the environment
+  } catch (const BadDeliberateLeak& e) {
+    err << "procmond snapshot: " << e.what() << '\n';
+    return 2;
   } catch (const std::exception& e) {
     err << "procmond snapshot: cannot read " << options.proc_root << ": " << e.what() << '\n';
     return kExitProcUnreadable;

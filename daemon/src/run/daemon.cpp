@@ -57,7 +57,7 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       backpressure_(config.interval, config.max_interval, config.low_mark, config.high_mark) {
   started_mono_ns_ = monotonic_ns();
   // Before the socket and the WAL: a collector that cannot be made (a bad
-  // PROCMOND_DELIBERATE_SLOWDOWN_NS, no /proc) is refused in one line.
+  // PROCMOND_DELIBERATE_SLOWDOWN_NS or _LEAK_BYTES, no /proc) is refused in one line.
   auto collector = make_collector(collector_options(config_));
   // The socket first: a client may connect while the WAL is recovered.
   claim_socket_path(config_.socket);

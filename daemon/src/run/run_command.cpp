@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "daemon.hpp"
+#include "deliberate_leak.hpp"
 #include "deliberate_slowdown.hpp"
 
 namespace procmond {
@@ -18,6 +19,9 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
   } catch (const BadDeliberateSlowdown& e) {
     err << "procmond: " << e.what() << std::endl;
     return 2;  // a bad argument, given through the environment
+  } catch (const BadDeliberateLeak& e) {
+    err << "procmond: " << e.what() << std::endl;
+    return 2;
   } catch (const std::exception& e) {
     err << "procmond: " << e.what() << std::endl;
     return 1;
