@@ -191,13 +191,14 @@ def test_site_names_are_shortened(name, short):
     assert growth_report.short_function(name) == short
 
 
-def rounds_json(directory, rss, warmup=2):
+def rounds_json(directory, rss, warmup=2, loadgen_status=()):
     record = {"pid": 4242, "command": ["mydaemon", "--fast"], "daemon_started_wall": 1000.0,
               "round_seconds": 5.0, "settle_seconds": 1.0, "warmup_rounds": warmup,
               "load": ["/x/loadgen", "run", "--quiet", "--count", "300"], "stopped_early": None,
               "daemon_exited": False,
               "rounds": [{"round": i + 1, "mark_s": 6.0 * (i + 1), "mark_wall": 1006.0 + 6 * i,
-                          "rss_bytes": v, "loadgen_status": 0} for i, v in enumerate(rss)]}
+                          "rss_bytes": v, "loadgen_status": (i + 1 in loadgen_status) * 3}
+                         for i, v in enumerate(rss)]}
     (directory / "rounds.json").write_text(json.dumps(record))
 
 
@@ -230,6 +231,14 @@ def test_judge_passes_a_flat_rss(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("# leakcheck: pass, no steady growth over 10 rounds")
     assert "Tolerance: 1 % of the level a round." in r.stdout
+    assert "shed" not in r.stdout
+
+
+def test_the_summary_says_which_rounds_had_a_lighter_load(tmp_path):
+    rounds_json(tmp_path, [10 * MB] * 6, loadgen_status=(2, 5))
+    r = judge(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "loadgen shed starts in round 2, 5 (exit 3): that load was lighter" in r.stdout
 
 
 def test_judge_without_enough_rounds_gives_no_verdict(tmp_path):

@@ -67,6 +67,11 @@ def summary(record, verdicts, sites, heap_note=None):
                  f"{record['warmup_rounds']} of warm-up.")
     if record.get("stopped_early"):
         lines.append(f"Stopped early by {record['stopped_early']}: judged on the rounds done.")
+    # loadgen's exit 3: it shed starts (a busy machine); the round's load was lighter.
+    shed = [str(r["round"]) for r in rounds if r.get("loadgen_status") == 3]
+    if shed:
+        lines.append(f"loadgen shed starts in round {', '.join(shed)} (exit 3): that load was "
+                     "lighter than asked.")
     lines.append("")
     for v in verdicts:
         lines.append(f"- **{_title(v)}**: {v.reason}.")
