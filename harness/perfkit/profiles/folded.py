@@ -39,16 +39,15 @@ def is_function(name, depth):
 
 
 def looks_folded(first_lines):
-    """True when the first non-empty lines read as folded stacks; perf script
-    text begins with a sample header, a '#' comment or an indented frame."""
-    seen = 0
+    """True when the first non-empty line reads as a folded stack; perf
+    script text begins with a sample header, a '#' comment or an indented
+    line. (A folded file with a bad line further on is then refused naming
+    that line, not taken for perf script text without samples.)"""
     for line in first_lines:
         if not line.strip():
             continue
-        if line.startswith(("#", " ", "\t")) or not _LINE.match(line.rstrip("\n")):
-            return False
-        seen += 1
-    return seen > 0
+        return not line.startswith(("#", " ", "\t")) and bool(_LINE.match(line.rstrip("\n")))
+    return False
 
 
 def read(lines, source="input"):
