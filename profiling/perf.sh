@@ -106,7 +106,7 @@ if [ ${#CMD[@]} -gt 0 ]; then
 else
   TARGET=$TARGET_PID
   TARGET_DESC="process $TARGET_PID ($(cat "/proc/$TARGET_PID/comm" 2>/dev/null || echo gone))"
-  STAT_HOW="perf stat counted the same process as perf record sampled (both attached by pid, enabled a few ms apart)."
+  STAT_HOW="perf stat counted the same process as perf record sampled (both attached by pid, enabled and stopped a few ms apart)."
 fi
 
 # perf's control FIFOs: each starts with its events off and says "ack" once they are on.
@@ -133,22 +133,38 @@ if [ -n "$STAT_EVENTS" ]; then
     perf stat -x, -o "$OUT/stat.csv" -e "$STAT_EVENTS" -p "$TARGET" -D -1 \
     --control "fifo:$FIFOS/stat-ctl,$FIFOS/stat-ack" >"$OUT/perf-stat.log" 2>&1 &
   STAT_PID=$!
-  echo enable >&"$stat_ctl"
-  await_ack "$stat_ack" "$STAT_PID" ||
-    fail "perf stat did not start: $(tail -n 3 "$OUT/perf-stat.log" | tr '\n' ' ')"
 else
   rm -f "$OUT/stat.csv"
   say "no counters to count: perf stat left out"
 fi
 
-# In the background, once perf record runs: its events on, then CMD let go.
-# Without its ack in 30 s, the wrapper is told to stop (perf record hangs).
+# In the background, once perf record runs: its events on, then perf stat's
+# (so that both count the same span: perf record takes about a second to
+# start here), CMD let go, and --seconds counted from there; then both perfs
+# stopped at once: perf stat told directly, perf record through the
+# wrapper's own stop (run_until_stopped's trap). Without perf record's ack in
+# 30 s, the wrapper is told to stop; without perf stat's, it goes without.
 (
+  nap=""
+  trap '[ -z "$nap" ] || kill "$nap" 2>/dev/null; exit 0' TERM
   echo enable >&"$rec_ctl"
-  if await_ack "$rec_ack" ""; then
-    [ -z "$LAUNCHED" ] || kill -CONT "$LAUNCHED"
-  else
+  if ! await_ack "$rec_ack" ""; then
     say "perf record did not start counting in 30 s"
+    kill -TERM $$
+    exit 1
+  fi
+  if [ -n "$STAT_PID" ]; then
+    echo enable >&"$stat_ctl"
+    await_ack "$stat_ack" "$STAT_PID" || say "perf stat did not start: no counters"
+  fi
+  echo "$EPOCHREALTIME" >"$FIFOS/enabled"
+  [ -z "$LAUNCHED" ] || kill -CONT "$LAUNCHED"
+  if [ -n "$DURATION" ]; then
+    sleep "$DURATION" &
+    nap=$!
+    wait "$nap" || exit 0
+    echo "$EPOCHREALTIME" >"$FIFOS/stopped"
+    [ -z "$STAT_PID" ] || kill -INT "$STAT_PID" 2>/dev/null || true
     kill -TERM $$
   fi
 ) &
@@ -157,10 +173,11 @@ STARTER=$!
 if [ -n "$stop_asked" ]; then
   fail "stopped before perf record started"
 fi
-start=$EPOCHREALTIME
 status=0
-run_until_stopped INT perf record -N -q -e "$RECORD_EVENT" -F "$FREQ" --call-graph "$CALL_GRAPH" \
-  -p "$TARGET" -D -1 --control "fifo:$FIFOS/record-ctl,$FIFOS/record-ack" \
+# DURATION is the starter's to count (above), not run_until_stopped's.
+DURATION="" run_until_stopped INT perf record -N -q -e "$RECORD_EVENT" -F "$FREQ" \
+  --call-graph "$CALL_GRAPH" -p "$TARGET" -D -1 \
+  --control "fifo:$FIFOS/record-ctl,$FIFOS/record-ack" \
   -o "$OUT/perf.data" >"$OUT/perf-record.log" 2>&1 || status=$?
 end=$EPOCHREALTIME
 # From here on a stop waits for the files to be written (run_until_stopped
@@ -202,6 +219,10 @@ if { [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; } || [ ! -s "$OUT/perf.data" 
   fail "perf record failed (status $status): ${log:-no perf.data written}"
 fi
 
+# The span sampled: from both perfs counting to the stop (or the end, which
+# also holds perf record's writing: a little more than sampled).
+start=$(cat "$FIFOS/enabled" 2>/dev/null || echo "$end")
+[ ! -s "$FIFOS/stopped" ] || end=$(cat "$FIFOS/stopped")
 seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
 perf script -i "$OUT/perf.data" --show-task-events \
   -F comm,pid,tid,time,period,event,ip,sym,dso 2>"$OUT/perf-script.log" |

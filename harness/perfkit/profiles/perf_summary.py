@@ -67,7 +67,7 @@ def summary(stacks, counters, plan, run, event):
     what = (f"{total:g} samples of {event or 'an unknown event'}{freq}, call graphs by "
             f"{call_graph}, {scope}")
     if run.seconds is not None:
-        what += f", over {run.seconds:.1f} s"
+        what += f", recorded for {run.seconds:.1f} s"
     lines.append(what + ".")
     if run.exit_status is not None:
         lines.append(f"The program exited with status {run.exit_status}.")
