@@ -76,31 +76,31 @@ done <<<"$plan"
 stop_asked=""
 trap 'stop_asked=1' INT TERM
 
-LAUNCHED="" STAT_PID="" STARTER="" FIFOS=""
+LAUNCHED="" STAT_PID="" STARTER="" FIFOS="" go=""
 cleanup() {
   # Nothing of ours outlives the wrapper: a CMD still held or running, a profiler.
   [ -z "$STARTER" ] || kill "$STARTER" 2>/dev/null || true
   [ -z "$STAT_PID" ] || kill -INT "$STAT_PID" 2>/dev/null || true
-  if [ -n "$LAUNCHED" ] && kill -0 "$LAUNCHED" 2>/dev/null; then
-    kill -TERM "$LAUNCHED" 2>/dev/null || true
-    kill -CONT "$LAUNCHED" 2>/dev/null || true
-  fi
+  [ -z "$LAUNCHED" ] || kill -TERM "$LAUNCHED" 2>/dev/null || true
   [ -z "$FIFOS" ] || rm -rf "$FIFOS"
 }
 trap cleanup EXIT
 
+# perf's control FIFOs (each perf starts with its events off and says "ack"
+# once they are on), and the one that lets a CMD go.
+FIFOS=$(mktemp -d "${TMPDIR:-/tmp}/perf.sh.XXXXXX")
+mkfifo "$FIFOS/record-ctl" "$FIFOS/record-ack" "$FIFOS/stat-ctl" "$FIFOS/stat-ack" "$FIFOS/go"
+
 if [ ${#CMD[@]} -gt 0 ]; then
-  # CMD starts held (SIGSTOP before its exec), so that perf record and perf stat
-  # attach to it by pid as to any process and count it from its first instruction.
-  env --default-signal=INT,QUIT bash -c 'kill -STOP $$ && exec "$@"' perf.sh-start "${CMD[@]}" &
+  # CMD starts held: a shell waiting for a line on the go FIFO, then exec'ing
+  # CMD, so that perf record and perf stat attach to it by pid as to any
+  # process and count CMD from its first instruction. Not SIGSTOP: a process
+  # left stopped by a wrapper that died would stay so; this read fails once
+  # no writer is left (the wrapper gone), and CMD never starts.
+  # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+  env --default-signal=INT,QUIT bash -c 'read -r _ <"$0" && exec "$@"' "$FIFOS/go" "${CMD[@]}" &
   LAUNCHED=$!
   TARGET=$LAUNCHED
-  for _ in $(seq 500); do
-    state=$(sed 's/.*) //' "/proc/$LAUNCHED/stat" 2>/dev/null | cut -d' ' -f1)
-    [ "$state" != T ] || break
-    sleep 0.01
-  done
-  [ "$state" = T ] || fail "could not hold '${CMD[0]}' before its start"
   TARGET_DESC="\`$(printf '%q ' "${CMD[@]}" | sed 's/ $//')\`"
   STAT_HOW="perf stat counted the same process as perf record sampled, both attached before it started."
 else
@@ -109,12 +109,10 @@ else
   STAT_HOW="perf stat counted the same process as perf record sampled (both attached by pid, enabled and stopped a few ms apart)."
 fi
 
-# perf's control FIFOs: each starts with its events off and says "ack" once they are on.
-FIFOS=$(mktemp -d "${TMPDIR:-/tmp}/perf.sh.XXXXXX")
-mkfifo "$FIFOS/record-ctl" "$FIFOS/record-ack" "$FIFOS/stat-ctl" "$FIFOS/stat-ack"
-# Opened read-write, so that neither side blocks on the other's open.
+# Opened read-write, so that neither side blocks on the other's open (and
+# after the launcher started: it holds none of them).
 exec {rec_ctl}<>"$FIFOS/record-ctl" {rec_ack}<>"$FIFOS/record-ack"
-exec {stat_ctl}<>"$FIFOS/stat-ctl" {stat_ack}<>"$FIFOS/stat-ack"
+exec {stat_ctl}<>"$FIFOS/stat-ctl" {stat_ack}<>"$FIFOS/stat-ack" {go}<>"$FIFOS/go"
 
 # await_ack FD PID WHAT: perf's "ack" within 30 s, while PID lives.
 await_ack() {
@@ -158,7 +156,7 @@ fi
     await_ack "$stat_ack" "$STAT_PID" || say "perf stat did not start: no counters"
   fi
   echo "$EPOCHREALTIME" >"$FIFOS/enabled"
-  [ -z "$LAUNCHED" ] || kill -CONT "$LAUNCHED"
+  [ -z "$LAUNCHED" ] || echo go >&"$go"
   if [ -n "$DURATION" ]; then
     sleep "$DURATION" &
     nap=$!
@@ -199,14 +197,12 @@ fi
 cmd_status=""
 if [ -n "$LAUNCHED" ]; then
   # As perf record does with its own workload: a CMD still running is ended.
-  if kill -0 "$LAUNCHED" 2>/dev/null; then
-    kill -TERM "$LAUNCHED" 2>/dev/null || true
-    kill -CONT "$LAUNCHED" 2>/dev/null || true
-  fi
+  kill -TERM "$LAUNCHED" 2>/dev/null || true
   cmd_status=0
   wait "$LAUNCHED" || cmd_status=$?
   LAUNCHED=""
-  if [ "$cmd_status" -ne 0 ] && [ "$cmd_status" -ne 143 ]; then
+  # 143, 130: ended by our SIGTERM, or by a Ctrl-C that reached it too
+  if [ "$cmd_status" -ne 0 ] && [ "$cmd_status" -ne 143 ] && [ "$cmd_status" -ne 130 ]; then
     say "${CMD[0]} exited with status $cmd_status"
   fi
 fi

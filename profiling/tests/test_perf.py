@@ -1,7 +1,7 @@
 """profiling/perf.sh end to end, on programs/hot_function.c, whose hottest
 function is known by construction (burn_hot about 80 % of the CPU,
 burn_cold about 20 %): a program from its start, a running process by pid,
-DWARF call graphs, a stop by SIGTERM, the user nobody under this machine's
+DWARF call graphs, a stop by SIGTERM and by a Ctrl-C, the user nobody under this machine's
 perf_event_paranoid, and the wrapper's refusals (bad arguments, perf
 missing, another user's process)."""
 import json
@@ -189,6 +189,36 @@ def test_sigterm_stops_writes_and_leaves_nothing(hot, tmp_path):
     assert total > 100 and folded.top(self_, 1)[0][0] == "burn_hot"
     _, still = psutil.wait_procs(kids, timeout=10)
     assert not still, [p.pid for p in still]  # the program and both perfs are gone
+
+
+@needs_perf
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group(hot, tmp_path):
+    """A terminal's Ctrl-C: SIGINT to every process of the group (the wrapper
+    in a session of its own here), CMD included."""
+    out = tmp_path / "prof"
+    wrapper = subprocess.Popen(["bash", str(PERF_SH), "-o", str(out), "--", str(hot), "60"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (out / "perf-record.log").exists():
+            time.sleep(0.2)
+        time.sleep(2.5)
+        kids = psutil.Process(wrapper.pid).children(recursive=True)
+        os.killpg(wrapper.pid, signal.SIGINT)
+        stdout, stderr = wrapper.communicate(timeout=60)
+    finally:
+        if wrapper.poll() is None:
+            os.killpg(wrapper.pid, signal.SIGKILL)
+            wrapper.wait()
+    assert wrapper.returncode == 0, stderr
+    self_, total = leaf_shares(out)
+    assert total > 100 and folded.top(self_, 1)[0][0] == "burn_hot"
+    assert "task-clock" in (out / "stat.csv").read_text()  # perf stat wrote on SIGINT
+    assert "The program exited with status 130." in stdout
+    _, still = psutil.wait_procs(kids, timeout=10)
+    assert not still, [p.pid for p in still]
 
 
 @needs_perf

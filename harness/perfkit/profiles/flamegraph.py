@@ -23,7 +23,7 @@ they cannot be seen, and a graph of a long profile would otherwise weigh
 megabytes. The same input gives the same bytes: no dates, no randomness."""
 import colorsys
 import zlib
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from . import folded
 
