@@ -26,6 +26,8 @@ PACKAGES=(
   # the tools `perfkit import` reads, so its tests read their real output:
   # wrk (HTTP load) and pytest-benchmark
   wrk python3-pytest-benchmark
+  # profiling/perf.sh's profiler; node runs the flame graph's script in its test
+  linux-perf nodejs
 )
 
 missing=()
