@@ -25,7 +25,7 @@ usage: perf.sh [OPTIONS] -- CMD ARGS     profile CMD from its start to its end
 First finds out what perf may do here (perf_event_paranoid, kptr_restrict,
 which counters exist: one `perf stat -x, true`), says what it leaves out and
 why, then runs perf record and perf stat on the same process (both attached by
-pid, a CMD held stopped until both count).
+pid, a CMD held back until both count).
 
 Writes into DIR: perf.data, stacks.folded, flamegraph.svg (open it in a
 browser), stat.csv, metrics.json (cpu.samples, cpu.task_clock_ms,
@@ -55,7 +55,7 @@ need perf linux-perf
 OUT=$(cd "$OUT" && pwd)
 
 # What perf may do here: key=value lines, or exit 2 with the line saying how to allow it.
-plan=$(perfkit profile perf-plan -o "$OUT" --event "$EVENT" ${TARGET_PID:+--pid "$TARGET_PID"} \
+plan=$(perfkit profile perf-plan -o "$OUT" --event "$EVENT" --freq "$FREQ" ${TARGET_PID:+--pid "$TARGET_PID"} \
   2>"$OUT/perf-plan.log") || {
   status=$?  # 2: refused here, or bad input; the message is the line to show
   msg=$(sed 's/^perfkit: profile perf-plan: //; s/^perf\.sh: //' "$OUT/perf-plan.log")

@@ -229,6 +229,8 @@ def test_bad_arguments_and_help(tmp_path, hot):
                           (["--call-graph", "lbr", "--", hot], "--call-graph"),
                           (["--event", "a b", "--", hot], "--event"),
                           (["--bogus", "--", hot], "unknown option"),
+                          (["-F", "100000000", "--", hot], "perf_event_max_sample_rate"),
+                          (["-e", "bogus", "--", hot], "perf does not know it"),
                           ([], "nothing to profile"),
                           (["--pid", "1", "--", hot], "not both")]:
         r = run_perf_sh("-o", tmp_path / "x", *args)

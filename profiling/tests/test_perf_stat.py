@@ -111,3 +111,11 @@ def test_plan_in_user_space_drops_what_happens_in_the_kernel():
     assert {x["what"] for x in p.left_out} == {"cycles", "instructions", "context-switches",
                                                "cpu-migrations"}
     assert p.notes[0] == "user space only: ..."
+
+
+def test_a_frequency_above_the_kernels_maximum_is_refused():
+    perf_plan.check_freq(999, 100000)
+    perf_plan.check_freq(999, None)  # not readable: perf record will say
+    with pytest.raises(perf_plan.Refused, match=r"--freq 200000 is above "
+                                                r"kernel.perf_event_max_sample_rate \(100000\)"):
+        perf_plan.check_freq(200000, 100000)

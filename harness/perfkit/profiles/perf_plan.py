@@ -129,6 +129,34 @@ def probe(perf="perf", out=None, timeout=30):
     return counters
 
 
+def check_event(event, perf="perf", timeout=30):
+    """A sampling event named by the user: asked once, like the counters.
+    Refused when perf does not know it or the machine does not count it."""
+    cmd = [perf, "stat", "-x,", "-e", event, "true"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Refused(f"'{' '.join(cmd)}' failed: {e}") from None
+    counters = perf_stat.parse(r.stderr) if r.returncode == 0 else []
+    if not counters:
+        raise Refused(f"--event {event}: perf does not know it (perf list shows the events)")
+    if counters[0].status == perf_stat.NOT_SUPPORTED:
+        raise Refused(f"--event {event}: not supported here (perf stat -e {event} true says so)")
+
+
+def check_freq(freq, max_rate):
+    """perf record takes a frequency above the kernel's maximum and samples
+    at what it can; a summary saying the asked rate would then be wrong."""
+    if max_rate is not None and freq > max_rate:
+        raise Refused(f"--freq {freq} is above kernel.perf_event_max_sample_rate ({max_rate}): "
+                      f"ask for at most {max_rate}, or as root: sysctl "
+                      f"kernel.perf_event_max_sample_rate={freq}")
+
+
+def max_sample_rate():
+    return _read_int("/proc/sys/kernel/perf_event_max_sample_rate", None)
+
+
 def plan(scope, notes, counters, event="auto"):
     """Which event to sample, which counters to count, and what is left out,
     for the scope access() allowed (its notes carried along). In user scope

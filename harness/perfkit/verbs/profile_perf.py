@@ -60,7 +60,7 @@ def main(args):
                            seconds=args.seconds, exit_status=args.exit_status,
                            stat_how=args.stat_how)
     total = folded.total(stacks)
-    title = args.title or f"perf: {args.target}" if args.target else "perf"
+    title = args.title or (f"perf: {args.target}" if args.target else "perf")
     subtitle = f"{total:g} samples" + (f" of {event}" if event else "") + (
         f" at {args.freq} Hz" if args.freq else "")
     try:

@@ -22,6 +22,8 @@ def register(tools):
     p.add_argument("--event", default="auto",
                    help="the event to sample; auto (default): cycles where the machine counts "
                         "them, else cpu-clock")
+    p.add_argument("--freq", type=int, help="the sampling frequency asked for (Hz): checked "
+                                               "against kernel.perf_event_max_sample_rate")
     p.add_argument("--perf", default="perf", help="the perf binary")
     p.set_defaults(main=main, needs=NEEDS)
     return p
@@ -37,7 +39,11 @@ def main(args):
             if target_uid is None:
                 raise perf_plan.Refused(f"no process {args.pid}")
         scope, notes = perf_plan.access(sys_, target_uid)
+        if args.freq is not None:
+            perf_plan.check_freq(args.freq, perf_plan.max_sample_rate())
         counters = perf_plan.probe(args.perf, args.output / "probe.txt")
+        if args.event != "auto":
+            perf_plan.check_event(args.event, args.perf)
         plan = perf_plan.plan(scope, notes, counters, args.event)
         perf_plan.write(plan, args.output / "plan.json")
     except perf_plan.Refused as e:
