@@ -27,8 +27,9 @@ PACKAGES=(
   # wrk (HTTP load) and pytest-benchmark
   wrk python3-pytest-benchmark
   # profiling/: heaptrack (gdb to attach, zstd for its files), perf, valgrind's
-  # callgrind; shellcheck checks the wrappers, the macOS one included
-  heaptrack gdb zstd linux-perf valgrind shellcheck
+  # callgrind; shellcheck checks the wrappers, the macOS one included; node runs
+  # the flame graph's script in its test
+  heaptrack gdb zstd linux-perf valgrind shellcheck nodejs
 )
 
 missing=()
