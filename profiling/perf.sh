@@ -156,6 +156,7 @@ fi
     await_ack "$stat_ack" "$STAT_PID" || say "perf stat did not start: no counters"
   fi
   echo "$EPOCHREALTIME" >"$FIFOS/enabled"
+  recording_started
   [ -z "$LAUNCHED" ] || echo go >&"$go"
   if [ -n "$DURATION" ]; then
     sleep "$DURATION" &

@@ -8,6 +8,7 @@ that others published (profiling/tests/data/README.md names the sources),
 not captured from xctrace, leaks or xperf: they prove the parsers read the
 documented format, not that the format is what a given Xcode or Windows
 Performance Toolkit prints."""
+import io
 import json
 import os
 import shutil
@@ -18,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from perfkit import runfile
-from perfkit.profiles import etw, instruments, outdir
-from perfkit.profiles.sampled_stacks import folded, self_counts
+from perfkit.profiles import etw, folded, instruments, outdir
+from perfkit.profiles.sampled_stacks import as_folded, self_counts
 
 DATA = Path(__file__).resolve().parent / "data"
 MAC = DATA / "instruments"
@@ -97,8 +98,9 @@ def test_time_profile_refuses_another_table_and_a_dangling_ref():
 
 
 def test_folded_stacks_are_sorted_lines_with_semicolons_escaped():
-    text = folded({("main", "a;b"): 2, ("main",): 1})
-    assert text == "main 1\nmain;a:b 2\n"
+    out = io.StringIO()
+    folded.write(as_folded({("main", "a;b"): 2, ("main",): 1, ("main", "a:b"): 1}), out)
+    assert out.getvalue() == "main 1\nmain;a:b 3\n"
 
 
 # -- xctrace: Allocations ----------------------------------------------------------
@@ -237,8 +239,9 @@ def test_instruments_time_verb_writes_the_output_directory(tmp_path):
     assert doc["metrics"][0]["samples"] == [6.0]       # the TOC's pid 4242
     runfile.validate_metrics(doc["metrics"])
     files = json.loads((tmp_path / "files.json").read_text())
-    assert files[0] == {"kind": "summary", "path": "summary.md",
-                        "title": "Time Profiler (xctrace)"}
+    assert files[-1] == {"kind": "summary", "path": "summary.md",
+                         "title": "Time Profiler (xctrace)"}
+    assert files[0]["path"] == "flamegraph.svg" and (tmp_path / "flamegraph.svg").exists()
     assert (tmp_path / "summary.md").read_text() == r.stdout
     assert "start;main;compute;hot 3" in (tmp_path / "stacks.folded").read_text()
 
@@ -280,23 +283,19 @@ def test_a_bad_input_file_is_one_line_and_status_2(tmp_path):
 def test_outdir_refuses_a_file_outside_it(tmp_path):
     m = instruments.time_metrics(instruments.TimeProfile(samples=1))
     with pytest.raises(ValueError, match="inside the output directory"):
-        outdir.write(tmp_path, m, "# x\n", [("flamegraph", "../x.svg", "x")])
+        outdir.write(tmp_path, m, "# x\n", [{"kind": "flamegraph", "path": "../x.svg",
+                                             "title": "x"}])
     with pytest.raises(ValueError, match="kind"):
-        outdir.write(tmp_path, m, "# x\n", [("pprof", "x.pb", "x")])
+        outdir.write(tmp_path, m, "# x\n", [{"kind": "pprof", "path": "x.pb", "title": "x"}])
     assert not (tmp_path / "metrics.json").exists()
 
 
-def test_flame_graph_is_left_to_the_verb_when_there_is_one(tmp_path):
-    """Without `perfkit profile flamegraph` in this checkout the folded stacks
-    stay and the summary says so; with it, its SVG would be linked."""
-    (tmp_path / "stacks.folded").write_text("main;hot 3\n")
-    has_verb = run_perfkit("profile", "flamegraph", "--help").returncode == 0
-    svg, note = outdir.flamegraph(tmp_path, "stacks.folded", "flamegraph.svg", "t")
-    if has_verb:
-        assert (svg, note) == ("flamegraph.svg", "Flame graph: flamegraph.svg.") or \
-            note.startswith("No flame graph: `perfkit profile flamegraph` failed")
-    else:
-        assert svg is None and "has no `perfkit profile flamegraph`" in note
+def test_the_flame_graph_is_drawn_from_the_stacks_or_its_absence_said(tmp_path):
+    svg, note = outdir.flamegraph(tmp_path, as_folded({("main", "hot"): 3}), "f.svg", "t")
+    assert (svg, note) == ("f.svg", "Flame graph: f.svg.")
+    assert "hot" in (tmp_path / "f.svg").read_text()
+    assert outdir.flamegraph(tmp_path, {}, "g.svg", "t") == (
+        None, "No flame graph: no samples: nothing to draw.")
 
 
 # -- the scripts ------------------------------------------------------------------------------

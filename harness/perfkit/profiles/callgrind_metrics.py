@@ -174,11 +174,10 @@ def _short(name, width=90):
 
 
 def files(out, runs_dirs):
-    """files.json entries: the first run's main profile and the summary."""
+    """What a report links beside the summary: the first run's main profile."""
     entries = []
     if runs_dirs:
         first = run_files(runs_dirs[0])[0]
         entries.append({"kind": "callgrind", "path": str(first.relative_to(out)),
                         "title": "callgrind profile of run 1 (callgrind_annotate, kcachegrind)"})
-    entries.append({"kind": "summary", "path": "summary.md", "title": "callgrind summary"})
     return entries

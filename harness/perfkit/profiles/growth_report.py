@@ -2,7 +2,6 @@
 growth.heap_bytes_per_round), files.json and summary.md, from the rounds
 (growth_rounds.py), the heap at each round's end and the sites that grew
 (growth_heap.py), judged by growth.py."""
-import json
 import re
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from scipy import stats
 from .. import runfile
 from ..runfile import metric
 from ..units import show
-from . import growth
+from . import growth, outdir
 
 TOP_SITES = 5
 SITE_FLOOR = 0.01  # of the fastest-growing site's slope
@@ -116,16 +115,13 @@ def summary(record, verdicts, sites, heap_note=None):
 def write(out_dir, record, verdicts, sites, heaptrack_file=None, heap_note=None, prefix=None):
     """Writes metrics.json, files.json and summary.md into out_dir; returns
     the summary's text."""
-    out_dir = Path(out_dir)
-    (out_dir / "metrics.json").write_text(
-        json.dumps({"metrics": metrics(verdicts, prefix)}, indent=1) + "\n")
     text = summary(record, verdicts, sites, heap_note)
-    (out_dir / "summary.md").write_text(text)
-    files = [{"kind": "summary", "path": "summary.md", "title": "leakcheck: growth over rounds"}]
+    files = []
     if heaptrack_file:
         files.append({"kind": "heaptrack", "path": _relative(heaptrack_file, out_dir),
                       "title": "heaptrack data of the leakcheck run (heaptrack_gui FILE)"})
-    (out_dir / "files.json").write_text(json.dumps(files, indent=1) + "\n")
+    outdir.write(out_dir, metrics(verdicts, prefix), text, files,
+                 summary_title="leakcheck: growth over rounds")
     return text
 
 

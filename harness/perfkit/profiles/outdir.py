@@ -16,45 +16,37 @@ def _write(path, text):
     os.replace(tmp, path)  # a reader never sees half a file
 
 
-def write(out_dir, metrics, summary, files=()):
-    """files: (kind, path relative to out_dir, title) beyond summary.md, which
-    is always listed first. Raises ValueError before writing anything when a
-    metric or a file entry is wrong."""
+def write(out_dir, metrics, summary, files=(), summary_title=None):
+    """files: {"kind", "path", "title"} of what a report should link besides
+    summary.md, which is listed last under summary_title (by default its
+    first line). A path is relative
+    to out_dir (inside it) or absolute. Raises ValueError before writing
+    anything when a metric or a file entry is wrong."""
     out = Path(out_dir)
     validate_metrics(metrics)
-    entries = [{"kind": "summary", "path": "summary.md", "title": summary.splitlines()[0].lstrip("# ")
-                if summary.strip() else "summary"}]
-    for kind, path, title in files:
-        if kind not in KINDS:
-            raise ValueError(f"files.json: kind {kind!r} is not one of {', '.join(KINDS)}")
-        if Path(path).is_absolute() or ".." in Path(path).parts:
-            raise ValueError(f"files.json: {path!r} is not a path inside the output directory")
-        entries.append({"kind": kind, "path": str(path), "title": title})
+    if summary_title is None:
+        summary_title = (summary.splitlines() or ["summary"])[0].lstrip("# ") or "summary"
+    entries = []
+    for f in [*files, {"kind": "summary", "path": "summary.md", "title": summary_title}]:
+        if f["kind"] not in KINDS:
+            raise ValueError(f"files.json: kind {f['kind']!r} is not one of {', '.join(KINDS)}")
+        if ".." in Path(f["path"]).parts:
+            raise ValueError(f"files.json: {f['path']!r} is not a path inside the output "
+                             "directory")
+        entries.append({"kind": f["kind"], "path": str(f["path"]), "title": f["title"]})
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "summary.md", summary)
     _write(out / "metrics.json", json.dumps({"metrics": metrics}, indent=1) + "\n")
     _write(out / "files.json", json.dumps(entries, indent=1) + "\n")
 
 
-def flamegraph(out_dir, folded_name, svg_name, title):
-    """The SVG of out_dir/folded_name by `perfkit profile flamegraph`, when
-    this checkout has that verb (probed by its --help). Returns (svg_name or
-    None, one line saying what happened, for the summary). Its interface is
-    taken to be `flamegraph FOLDED -o SVG --title TITLE`."""
-    import subprocess
-    import sys
-    out = Path(out_dir)
-    base = [sys.executable, "-m", "perfkit", "profile", "flamegraph"]
-    env = dict(os.environ)
-    harness = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = harness + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    probe = subprocess.run(base + ["--help"], capture_output=True, text=True, env=env)
-    if probe.returncode != 0:
-        return None, (f"No flame graph: this checkout has no `perfkit profile flamegraph`; "
-                      f"{folded_name} holds the folded stacks for any flame graph tool.")
-    made = subprocess.run(base + [str(out / folded_name), "-o", str(out / svg_name),
-                                  "--title", title], capture_output=True, text=True, env=env)
-    if made.returncode != 0 or not (out / svg_name).is_file():
-        why = (made.stderr.strip().splitlines() or ["no SVG written"])[-1]
-        return None, f"No flame graph: `perfkit profile flamegraph` failed: {why}"
+def flamegraph(out_dir, stacks, svg_name, title):
+    """Writes out_dir/svg_name, the flame graph of stacks ({folded stack:
+    samples}). Returns (svg_name or None, one line for the summary)."""
+    from . import flamegraph as fg
+    try:
+        svg = fg.render(stacks, title=title)
+    except ValueError as e:
+        return None, f"No flame graph: {e}."
+    _write(Path(out_dir) / svg_name, svg)
     return svg_name, f"Flame graph: {svg_name}."

@@ -2,12 +2,11 @@
 counters (stat.csv) and the plan (plan.json), its metrics.json, files.json
 and summary.md (the top functions by self and by inclusive share, the
 counters, and what was left out and why)."""
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import runfile
-from . import folded, perf_plan, perf_stat
+from . import folded, outdir, perf_plan, perf_stat
 
 TOP_N = 10
 
@@ -31,9 +30,7 @@ def metrics(samples, counters, prefix=None):
     return ms
 
 
-def files():
-    return [{"kind": "flamegraph", "path": "flamegraph.svg", "title": "perf flame graph (CPU)"},
-            {"kind": "summary", "path": "summary.md", "title": "perf summary"}]
+FILES = [{"kind": "flamegraph", "path": "flamegraph.svg", "title": "perf flame graph (CPU)"}]
 
 
 def _code(name):
@@ -109,9 +106,7 @@ def write(out_dir, stacks, event, run, prefix=None):
     counters = perf_stat.parse(stat.read_text()) if stat.exists() else []
     plan_file = out_dir / "plan.json"
     plan = perf_plan.read(plan_file) if plan_file.exists() else None
-    doc = {"metrics": metrics(folded.total(stacks), counters, prefix)}
-    (out_dir / "metrics.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (out_dir / "files.json").write_text(json.dumps(files(), indent=1) + "\n")
     text = summary(stacks, counters, plan, run, event)
-    (out_dir / "summary.md").write_text(text)
+    outdir.write(out_dir, metrics(folded.total(stacks), counters, prefix), text, FILES,
+                 summary_title="perf summary")
     return text

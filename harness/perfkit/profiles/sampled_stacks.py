@@ -1,16 +1,20 @@
-"""Call stacks counted by how often they were sampled, written as Brendan
-Gregg's folded stacks (`root;...;leaf count`, what flame graph tools read),
-and the samples by leaf frame (where the CPU was)."""
+"""Call stacks of another profiler (Instruments, ETW), each a tuple of
+frames with its samples, as perfkit's folded stacks (folded.py: what the
+flame graph draws and stacks.folded holds), and the samples by leaf frame
+(where the CPU was)."""
 from collections import Counter
 
 
-def folded(stacks):
-    """stacks: {(root, ..., leaf): samples} -> the folded text, sorted. A
+def as_folded(stacks):
+    """{(root, ..., leaf): samples} -> Counter {"root;...;leaf": samples}. A
     frame's `;` would split it in two: it becomes `:`."""
     def clean(frame):
         return frame.replace(";", ":").replace("\n", " ").strip() or "[empty]"
-    lines = [";".join(clean(f) for f in stack) + f" {n}" for stack, n in stacks.items() if stack]
-    return "".join(line + "\n" for line in sorted(lines))
+    out = Counter()
+    for stack, n in stacks.items():
+        if stack:
+            out[";".join(clean(f) for f in stack)] += n
+    return out
 
 
 def self_counts(stacks):

@@ -80,7 +80,7 @@ def _wanted(args):
 
 
 def main(args):
-    from ..profiles import callgrind, callgrind_metrics as cm
+    from ..profiles import callgrind, callgrind_metrics as cm, outdir
     out = args.dir
     if args.merge:
         return _merge(out, args.merge)
@@ -110,16 +110,14 @@ def main(args):
     first = cm.run_files(dirs[0])[0]
     text = cm.summary(figs, wanted, args.command, args.counted, runs, notes, args.prefix,
                       raw=first.relative_to(out))
-    (out / "metrics.json").write_text(json.dumps({"metrics": metrics}, indent=1) + "\n")
-    (out / "files.json").write_text(json.dumps(cm.files(out, dirs), indent=1) + "\n")
-    (out / "summary.md").write_text(text)
+    outdir.write(out, metrics, text, cm.files(out, dirs), summary_title="callgrind summary")
     print(text, end="")
     return 0
 
 
 def _merge(out, subdirs):
     """Each SUBDIR's metrics, files (paths made relative to DIR) and summary, joined."""
-    from .. import runfile
+    from ..profiles import outdir
     metrics, files, texts = [], [], []
     try:
         for sub in subdirs:
@@ -129,14 +127,11 @@ def _merge(out, subdirs):
                       for f in json.loads((d / "files.json").read_text())]
             texts.append((d / "summary.md").read_text().replace(
                 "# callgrind: ", f"## {sub}: ", 1))
-        runfile.validate_metrics(metrics)
+        text = "# callgrind: instructions per unit of work\n\n" + "\n".join(texts)
+        outdir.write(out, metrics, text, [f for f in files if f["kind"] != "summary"],
+                     summary_title="callgrind summary")
     except (OSError, ValueError, KeyError, TypeError) as e:
         print(f"perfkit: profile callgrind: --merge: {e}", file=sys.stderr)
         return 2
-    files.append({"kind": "summary", "path": "summary.md", "title": "callgrind summary"})
-    text = "# callgrind: instructions per unit of work\n\n" + "\n".join(texts)
-    (out / "metrics.json").write_text(json.dumps({"metrics": metrics}, indent=1) + "\n")
-    (out / "files.json").write_text(json.dumps(files, indent=1) + "\n")
-    (out / "summary.md").write_text(text)
     print(text, end="")
     return 0

@@ -1,7 +1,7 @@
 """`perfkit profile etw cpu|heap`: what profiling/etw.ps1 exported from a WPR
 recording with xperf, into the output directory's metrics.json, files.json
-and summary.md (printed too); `cpu` also writes stacks.folded and, when
-`perfkit profile flamegraph` exists, flamegraph.svg."""
+and summary.md (printed too); `cpu` also writes stacks.folded and
+flamegraph.svg."""
 import sys
 from pathlib import Path
 
@@ -39,7 +39,8 @@ def register(tools):
 
 def main(args):
     from ..profiles import etw, outdir
-    from ..profiles.sampled_stacks import folded
+    from ..profiles import folded
+    from ..profiles.sampled_stacks import as_folded
     try:
         files = []
         if args.mode == "cpu":
@@ -53,11 +54,13 @@ def main(args):
                                  f"{args.pid or args.process_name or 'any process'} in "
                                  f"{args.dump} (processes seen: {seen})")
             args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "stacks.folded").write_text(folded(prof.stacks))
-            svg, note = outdir.flamegraph(args.out, "stacks.folded", "flamegraph.svg",
+            stacks = as_folded(prof.stacks)
+            with open(args.out / "stacks.folded", "w") as f:
+                folded.write(stacks, f)
+            svg, note = outdir.flamegraph(args.out, stacks, "flamegraph.svg",
                                           "CPU (ETW)" + (f" pid {args.pid}" if args.pid else ""))
             if svg:
-                files.append(("flamegraph", svg, "CPU flame graph (ETW)"))
+                files.append({"kind": "flamegraph", "path": svg, "title": "CPU flame graph (ETW)"})
             metrics = etw.cpu_metrics(prof, args.prefix)
             summary = etw.cpu_summary(prof) + "\n" + note + "\n"
         else:

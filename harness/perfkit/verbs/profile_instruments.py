@@ -1,7 +1,7 @@
 """`perfkit profile instruments time|alloc|leaks`: what profiling/instruments.sh
 exported from a macOS trace (or leaks' report), into the output directory's
 metrics.json, files.json and summary.md (printed too); `time` also writes
-stacks.folded and, when `perfkit profile flamegraph` exists, flamegraph.svg."""
+stacks.folded and flamegraph.svg."""
 import sys
 from pathlib import Path
 
@@ -43,7 +43,8 @@ def register(tools):
 
 def main(args):
     from ..profiles import instruments, outdir
-    from ..profiles.sampled_stacks import folded
+    from ..profiles import folded
+    from ..profiles.sampled_stacks import as_folded
     try:
         files = []
         if args.mode == "time":
@@ -55,11 +56,13 @@ def main(args):
                 seen = ", ".join(p for p, _ in prof.processes.most_common(5)) or "none"
                 raise ValueError(f"no samples of pid {pid} in {args.table} (processes seen: {seen})")
             args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "stacks.folded").write_text(folded(prof.stacks))
-            svg, note = outdir.flamegraph(args.out, "stacks.folded", "flamegraph.svg",
+            stacks = as_folded(prof.stacks)
+            with open(args.out / "stacks.folded", "w") as f:
+                folded.write(stacks, f)
+            svg, note = outdir.flamegraph(args.out, stacks, "flamegraph.svg",
                                           "Time Profiler" + (f" pid {pid}" if pid else ""))
             if svg:
-                files.append(("flamegraph", svg, "CPU flame graph (Time Profiler)"))
+                files.append({"kind": "flamegraph", "path": svg, "title": "CPU flame graph (Time Profiler)"})
             metrics = instruments.time_metrics(prof, args.prefix)
             summary = instruments.time_summary(prof, toc) + "\n" + note + "\n"
         elif args.mode == "alloc":
