@@ -92,10 +92,10 @@ class Descendants:
                 if os.path.exists(f"/tmp/heaptrack_fifo{pid}")]
 
 
-def assert_nothing_left(run, wrapper_proc):
+def assert_nothing_left(run, wrapper_proc, saw=("heaptrack_interpret",)):
     wrapper_proc.wait(timeout=5)
     run.thread.join(timeout=5)
-    assert "heaptrack_interpret" in run.names()  # so the checks below saw the run
+    assert set(saw) <= run.names()  # so the checks below saw the run
     assert run.alive() == []
     assert run.fifos() == []
 
@@ -183,8 +183,7 @@ def test_attach_for_some_seconds(wrapper, compile_c, spawn, tmp_path):
     assert proc.returncode == 0, stderr
     assert stdout == (out / "summary.md").read_text()
     check_attached_profile(out, ticker)
-    assert_nothing_left(run, proc)
-    assert "gdb" in run.names()
+    assert_nothing_left(run, proc, saw=("heaptrack_interpret", "gdb"))
 
 
 @needs_heaptrack
@@ -205,8 +204,7 @@ def test_attach_until_sigterm(wrapper, compile_c, spawn, tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     check_attached_profile(out, ticker)
-    assert_nothing_left(run, proc)
-    assert "gdb" in run.names()
+    assert_nothing_left(run, proc, saw=("heaptrack_interpret", "gdb"))
 
 
 @needs_heaptrack
@@ -256,3 +254,30 @@ def test_help_says_what_leaked_means_when_attached(wrapper):
     for metric in ("heap.peak_bytes", "heap.peak_rss_bytes", "heap.allocations",
                    "heap.temporary_allocations", "heap.leaked_bytes"):
         assert metric in done.stdout
+
+
+@needs_heaptrack
+@pytest.mark.slow
+@pytest.mark.spawns
+def test_a_process_the_injection_kills_fails_the_run_and_leaves_nothing(wrapper, compile_c, spawn,
+                                                                       tmp_path):
+    # Statically linked, heap_ticker has no dynamic loader for heaptrack's
+    # library: the injection crashes it (heaptrack warns that attaching may).
+    try:
+        static = compile_c("heap_ticker.c", "-static")
+    except subprocess.CalledProcessError:
+        pytest.skip("cannot link statically (libc6-dev's libc.a)")
+    ticker = spawn([str(static), "60"], stdout=subprocess.PIPE, text=True)
+    assert ticker.stdout.readline().strip() == "ready"
+    out = tmp_path / "profile"
+    proc = spawn([str(wrapper), "-o", str(out), "--pid", str(ticker.pid), "--seconds", "30"],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = Descendants(proc.pid)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and stdout == ""
+    assert f"process {ticker.pid} ended while heaptrack attached to it" in stderr
+    assert ticker.wait(timeout=10) != 0
+    assert not (out / "metrics.json").exists()
+    # Its interpreter never started: the shell's fork of it waited to open
+    # the fifo, under heaptrack's name.
+    assert_nothing_left(run, proc, saw=("gdb", "heaptrack"))

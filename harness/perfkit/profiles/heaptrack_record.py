@@ -97,7 +97,7 @@ def record(base, command=None, pid=None, grace=30.0, heaptrack="heaptrack", gdb=
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in STOP_SIGNALS}
     started = time.monotonic()
     try:
-        run = _Run(argv, pid, grace, gdb, log, stop)
+        run = _Run(argv, base, pid, grace, gdb, log, stop)
         status = run.wait(poll)
     finally:
         for s, handler in previous.items():
@@ -106,6 +106,8 @@ def record(base, command=None, pid=None, grace=30.0, heaptrack="heaptrack", gdb=
 
     if run.attach_failed:
         raise RecordError(f"heaptrack could not attach to process {pid} (gdb's words are above)")
+    if run.target_died:
+        raise RecordError(f"process {pid} ended while heaptrack attached to it: nothing recorded")
     found = [p for p in outputs(base) if p.is_file() and p.stat().st_size > 0]
     if not found:
         raise RecordError(f"heaptrack wrote no recording (exit {status}; what it said is above)")
@@ -118,11 +120,13 @@ def record(base, command=None, pid=None, grace=30.0, heaptrack="heaptrack", gdb=
 class _Run:
     """One run of the heaptrack script, and the stop of it."""
 
-    def __init__(self, argv, pid, grace, gdb, log, stop):
+    def __init__(self, argv, base, pid, grace, gdb, log, stop):
         self.pid, self.grace, self.gdb, self.log, self.stop = pid, grace, gdb, log, stop
         self.injected = threading.Event()
         self.stopped = False
-        self.attach_failed = False
+        self.attach_failed = self.target_died = False
+        self.target_gone_at = None
+        self.base = base
         self.debuggee = self.debuggee_start = None
         self.started = {}  # pid -> start time of every process the script started
         try:
@@ -156,6 +160,13 @@ class _Run:
             self._remember_children()
             if self.pid is None:
                 self._debuggee()  # while it runs: its pid goes in the Result
+            elif self._target_died_unrecorded():
+                self.log.write(f"process {self.pid} ended before heaptrack recorded anything "
+                               f"(attaching can crash a process: gdb's words are above)\n")
+                self.target_died = True
+                _killpg(self.script.pid)
+                status = self.script.wait()
+                break
             if self.pid is not None and self.injected.is_set() and not self.attach_failed:
                 if _alive(self.pid) and not _mapped(self.pid, INJECT_LIB):
                     # gdb could not inject: the interpreter would wait on the
@@ -177,6 +188,17 @@ class _Run:
         self.reader.join(timeout=5)
         self._leave_nothing_behind()
         return status
+
+    def _target_died_unrecorded(self):
+        """The attached process is gone and, 5 s on, nothing was written: it
+        died before heaptrack's library opened the fifo (in the injection),
+        so the interpreter waits to open it for ever."""
+        if _alive(self.pid):
+            return False
+        if self.target_gone_at is None:
+            self.target_gone_at = time.monotonic()
+        return (time.monotonic() - self.target_gone_at > 5
+                and not any(p.is_file() and p.stat().st_size for p in outputs(self.base)))
 
     def _carry_out_stop(self):
         """True once the stop is under way (a program signalled, an attached

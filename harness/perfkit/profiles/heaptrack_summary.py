@@ -68,11 +68,16 @@ def how_recorded(analysis, status=None):
         return (f"Recorded{during}; whether heaptrack started the program or was attached to it, "
                 f"the file does not say (zstd missing?).")
     if status.get("stopped"):
-        said = (f"heaptrack started the program and stopped it with SIGTERM{during}: **leaked** "
-                f"means *still allocated when it was stopped*.")
-        if (status.get("exit_status") or 0) > 128:
-            # Its default action: no exit handlers, so heaptrack's buffer
-            # (4 KB of its output, PIPE_BUF) never reached the file.
+        ran = f"ran the program{during} and stopped it with SIGTERM"
+        code = status.get("exit_status")
+        if code is not None and code <= 128:
+            return (f"heaptrack {ran}; it exited (status {code}), so its way out was recorded "
+                    f"too: **leaked** means not freed by its exit.")
+        said = f"heaptrack {ran}: **leaked** means *still allocated when it was stopped*."
+        if code is not None:
+            # Killed by the signal's default action: no exit handlers ran,
+            # so heaptrack's buffer (PIPE_BUF, 4 KB of its output) never
+            # reached the file.
             said += (" It died of the signal rather than exiting, so heaptrack's last buffered "
                      "events (up to 4 KB of its output: the last second or so of a quiet "
                      "program) were lost with it: the counts and leaked may fall short.")
