@@ -43,8 +43,9 @@ CMD started under heaptrack runs about 2x slower (allocation-heavy code more).
 
 Writes into DIR heaptrack.NAME.zst (the recording: heaptrack --analyze FILE
 opens it in heaptrack_gui), heaptrack_print.txt, leaked.stacks and
-peak.stacks (flame-graph stack files), record.json, metrics.json, files.json
-and summary.md, which it prints. CMD's own stdout goes to stderr with
+peak.stacks (flame-graph stack files), record.json (how the recording went),
+recording (made once heaptrack records: what a caller waits for before the
+work to profile), metrics.json, files.json and summary.md, which it prints. CMD's own stdout goes to stderr with
 heaptrack's words. Exit: 0 recorded and summarised; 1 the recording or its
 analysis failed; 2 bad arguments or a missing tool.
 EOF
@@ -75,10 +76,12 @@ else
 fi
 name=${name//[^A-Za-z0-9_.+-]/_}
 base="$OUT/heaptrack.$name"
-rm -f "$OUT/record.json"
+rm -f "$OUT/record.json" "$OUT/recording"
 
+# The recorder makes OUT/recording (lib.sh's recording_started) once heaptrack
+# records: only it knows when the injection is done.
 record=(env "PYTHONPATH=$REPO/harness${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m perfkit
-  profile heaptrack-record -o "$base" --status "$OUT/record.json")
+  profile heaptrack-record -o "$base" --status "$OUT/record.json" --ready-file "$OUT/recording")
 if [ -n "$TARGET_PID" ]; then
   record+=(--pid "$TARGET_PID")
 else

@@ -166,6 +166,7 @@ def check_attached_profile(out, ticker):
     assert sites(out, "allocations")[0].frames[0].function == "tick_allocate"
     status = json.loads((out / "record.json").read_text())
     assert status == {**status, "mode": "attach", "pid": ticker.pid, "stopped": True}
+    assert (out / "recording").exists()
     # The process lives on after the detach.
     assert ticker.poll() is None
 
@@ -196,9 +197,10 @@ def test_attach_until_sigterm(wrapper, compile_c, spawn, tmp_path):
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = Descendants(proc.pid)
     deadline = time.monotonic() + 60
-    while not injected(ticker.pid):
+    while not (out / "recording").exists():  # what the scenario runner waits for
         assert proc.poll() is None and time.monotonic() < deadline, "heaptrack never attached"
-        time.sleep(0.1)
+        time.sleep(0.05)
+    assert injected(ticker.pid)
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
@@ -217,9 +219,10 @@ def test_a_program_stopped_by_sigterm(wrapper, compile_c, spawn, tmp_path):
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = Descendants(proc.pid)
     deadline = time.monotonic() + 60
-    while "heap_ticker" not in run.names():
+    while not (out / "recording").exists():
         assert proc.poll() is None and time.monotonic() < deadline, "the program never started"
-        time.sleep(0.1)
+        time.sleep(0.05)
+    assert "heap_ticker" in run.names()
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)

@@ -79,10 +79,12 @@ def check_base(base):
                           f"{base}")
 
 
-def record(base, command=None, pid=None, grace=30.0, heaptrack="heaptrack", gdb="gdb",
-           log=None, poll=0.1):
+def record(base, command=None, pid=None, grace=30.0, ready=None, heaptrack="heaptrack",
+           gdb="gdb", log=None, poll=0.1):
     """Runs heaptrack -o base on `command` (a list) or `pid` until it ends or a
-    stop signal arrives. Returns a Result; raises RecordError."""
+    stop signal arrives; creates the file `ready` (if given) once heaptrack
+    records: the program runs with heaptrack's library, or the injection is
+    done. Returns a Result; raises RecordError."""
     log = log or sys.stderr
     if (command is None) == (pid is None):
         raise ValueError("give a command or a pid")
@@ -97,7 +99,7 @@ def record(base, command=None, pid=None, grace=30.0, heaptrack="heaptrack", gdb=
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in STOP_SIGNALS}
     started = time.monotonic()
     try:
-        run = _Run(argv, base, pid, grace, gdb, log, stop)
+        run = _Run(argv, base, pid, grace, gdb, log, stop, ready)
         status = run.wait(poll)
     finally:
         for s, handler in previous.items():
@@ -120,12 +122,14 @@ def record(base, command=None, pid=None, grace=30.0, heaptrack="heaptrack", gdb=
 class _Run:
     """One run of the heaptrack script, and the stop of it."""
 
-    def __init__(self, argv, base, pid, grace, gdb, log, stop):
+    def __init__(self, argv, base, pid, grace, gdb, log, stop, ready):
         self.pid, self.grace, self.gdb, self.log, self.stop = pid, grace, gdb, log, stop
+        self.ready = ready
         self.injected = threading.Event()
         self.stopped = False
         self.attach_failed = self.target_died = False
         self.target_gone_at = None
+        self.said_ready = False
         self.base = base
         self.debuggee = self.debuggee_start = None
         self.started = {}  # pid -> start time of every process the script started
@@ -159,8 +163,11 @@ class _Run:
                 pass
             self._remember_children()
             if self.pid is None:
-                self._debuggee()  # while it runs: its pid goes in the Result
-            elif self._target_died_unrecorded():
+                if self._debuggee() is not None:  # its pid goes in the Result too
+                    self._say_ready()
+            elif self.injected.is_set() and _mapped(self.pid, INJECT_LIB):
+                self._say_ready()
+            if self.pid is not None and self._target_died_unrecorded():
                 self.log.write(f"process {self.pid} ended before heaptrack recorded anything "
                                f"(attaching can crash a process: gdb's words are above)\n")
                 self.target_died = True
@@ -188,6 +195,14 @@ class _Run:
         self.reader.join(timeout=5)
         self._leave_nothing_behind()
         return status
+
+    def _say_ready(self):
+        if self.ready is not None and not self.said_ready:
+            self.said_ready = True
+            try:
+                Path(self.ready).touch()
+            except OSError as e:
+                self.log.write(f"cannot create {self.ready}: {e}\n")
 
     def _target_died_unrecorded(self):
         """The attached process is gone and, 5 s on, nothing was written: it

@@ -82,8 +82,9 @@ def main(args):
         data_name = str(data)
     summary = heaptrack_summary.summary_markdown(analysis, data_name, top=args.top,
                                                  status=status, prefix=args.prefix)
+    program = Path((analysis.report.command or "").split(" ")[0]).name or data.name
     files = [{"kind": "heaptrack", "path": data_name,
-              "title": f"heaptrack recording of {analysis.report.command or data.name}"},
+              "title": f"heaptrack recording of {program} (heaptrack --analyze FILE)"},
              {"kind": "summary", "path": "summary.md", "title": "heaptrack summary"}]
     try:
         _write(out / "metrics.json", json.dumps({"metrics": metrics}, indent=1) + "\n")

@@ -32,6 +32,9 @@ def register(tools):
     p.add_argument("--status", type=Path, metavar="FILE",
                    help="write what happened here as JSON (file, mode, pid, stopped, "
                         "exit_status, seconds)")
+    p.add_argument("--ready-file", type=Path, metavar="FILE",
+                   help="create FILE once heaptrack records (the program runs with its library, "
+                        "or the injection is done): the wrappers' OUT/recording")
     p.add_argument("--grace", type=float, default=30.0, metavar="S",
                    help="seconds a stop may take before it is forced (default 30)")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
@@ -52,7 +55,7 @@ def main(args):
         return _say("--grace must be positive", 2)
     try:
         result = heaptrack_record.record(args.output, command=command or None, pid=args.pid,
-                                         grace=args.grace)
+                                         grace=args.grace, ready=args.ready_file)
     except heaptrack_record.RecordError as e:
         return _say(str(e), 1)
     if args.status:
