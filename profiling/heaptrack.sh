@@ -72,6 +72,7 @@ OUT=$(cd "$OUT" && pwd)
 if [ -n "$TARGET_PID" ]; then
   name=$(cat "/proc/$TARGET_PID/comm" 2>/dev/null) || die "--pid: cannot read process $TARGET_PID"
 else
+  command -v -- "${CMD[0]}" >/dev/null || die "no program '${CMD[0]}' to run"
   name=$(basename -- "${CMD[0]}")
 fi
 name=${name//[^A-Za-z0-9_.+-]/_}

@@ -160,8 +160,9 @@ def check_attached_profile(out, ticker):
     assert f"attached to the running process {ticker.pid}" in summary
     assert "still allocated when heaptrack detached" in summary
     m = metrics_of(out)
-    # A tick every 10 ms for at least a second: the counts are well above 0.
-    assert m["heap.allocations"] >= 50
+    # A tick every 10 ms, for what is left of the 3 s after the injection
+    # (about a second of them here): some ticks at least.
+    assert m["heap.allocations"] >= 10
     assert m["heap.leaked_bytes"] > 0
     assert sites(out, "allocations")[0].frames[0].function == "tick_allocate"
     status = json.loads((out / "record.json").read_text())
@@ -219,10 +220,11 @@ def test_a_program_stopped_by_sigterm(wrapper, compile_c, spawn, tmp_path):
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = Descendants(proc.pid)
     deadline = time.monotonic() + 60
-    while not (out / "recording").exists():
+    # The wrapper says it records once the program runs with heaptrack's
+    # library; the watcher sees it within its next look.
+    while not ((out / "recording").exists() and "heap_ticker" in run.names()):
         assert proc.poll() is None and time.monotonic() < deadline, "the program never started"
         time.sleep(0.05)
-    assert "heap_ticker" in run.names()
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
@@ -241,6 +243,7 @@ def test_a_program_stopped_by_sigterm(wrapper, compile_c, spawn, tmp_path):
     (["--pid", "1", "--", "true"], "not both"),
     (["--frobnicate", "--", "true"], "unknown option"),
     (["-o", "{tmp}/with space", "--", "true"], "without blanks"),
+    (["--", "{tmp}/no-such-program"], "no program"),
 ])
 def test_bad_arguments_exit_2_with_one_line(wrapper, tmp_path, args, said):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
@@ -284,3 +287,54 @@ def test_a_process_the_injection_kills_fails_the_run_and_leaves_nothing(wrapper,
     # Its interpreter never started: the shell's fork of it waited to open
     # the fifo, under heaptrack's name.
     assert_nothing_left(run, proc, saw=("gdb", "heaptrack"))
+
+
+# The recorder's own logic, with a stand-in for heaptrack's script: quick.
+
+FAKE_HEAPTRACK = """#!/bin/sh
+# heaptrack -o BASE -- CMD...: runs CMD as the script does (the fifo's name in
+# its environment), then writes BASE.zst.
+base=$2; shift 3
+DUMP_HEAPTRACK_OUTPUT=/tmp/not-a-fifo "$@"
+code=$?
+echo recorded > "$base.zst"
+exit $code
+"""
+
+
+def fake_heaptrack(tmp_path, text=FAKE_HEAPTRACK):
+    fake = tmp_path / "heaptrack"
+    fake.write_text(text)
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_recorder_stops_the_program_not_the_script(tmp_path):
+    from perfkit.profiles import heaptrack_record
+    ready = tmp_path / "recording"
+
+    def stop_when_ready():
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)  # caught by record() while it runs
+
+    threading.Thread(target=stop_when_ready, daemon=True).start()
+    result = heaptrack_record.record(tmp_path / "heaptrack.sleep", command=["sleep", "60"],
+                                     ready=ready, heaptrack=fake_heaptrack(tmp_path))
+    assert result.stopped and result.exit_status == 128 + signal.SIGTERM
+    assert result.mode == "command" and result.file.endswith("heaptrack.sleep.zst")
+    assert not psutil.pid_exists(result.pid) or psutil.Process(result.pid).name() != "sleep"
+
+
+def test_recorder_fails_when_heaptrack_writes_nothing(tmp_path):
+    from perfkit.profiles import heaptrack_record
+    fake = fake_heaptrack(tmp_path, "#!/bin/sh\necho 'Error: no way' >&2\nexit 1\n")
+    with pytest.raises(heaptrack_record.RecordError, match=r"wrote no recording \(exit 1"):
+        heaptrack_record.record(tmp_path / "heaptrack.x", command=["true"], heaptrack=fake)
+
+
+def test_recorder_refuses_a_path_heaptracks_script_would_split(tmp_path):
+    from perfkit.profiles import heaptrack_record
+    with pytest.raises(heaptrack_record.RecordError, match="cannot write to a path"):
+        heaptrack_record.record(tmp_path / "a b" / "heaptrack.x", command=["true"])

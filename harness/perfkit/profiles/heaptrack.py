@@ -212,7 +212,7 @@ def parse(text):
 
         if in_totals:
             if in_suppressions:
-                m = re.fullmatch(rf"\s*(\d+)\s+(-?[\d.]+[KMGT]?B)\s(.*)", line)
+                m = re.fullmatch(r"\s*(\d+)\s+(-?[\d.]+[KMGT]?B)\s(.*)", line)
                 if re.fullmatch(r"\s*matches\s+leaked pattern", line):
                     continue
                 if m and Size.parse(m.group(2)):
