@@ -25,8 +25,10 @@ is never signalled here; instead a stop:
 
 The script runs in a session of its own, so that a Ctrl-C reaches this
 supervisor (which stops it as above), not the script. If the script has not
-ended `grace` seconds after the stop, its session is killed; whatever it
-started that is still alive then is killed, and the fifo removed.
+ended `grace` seconds after the stop (or the injection has not finished by
+then), its session is killed; whatever it started that is still alive then
+is killed, and the fifo removed. An attached process that dies before
+anything was written (the injection can crash it) ends the run at once.
 """
 import os
 import signal
@@ -129,7 +131,7 @@ class _Run:
         self.stopped = False
         self.attach_failed = self.target_died = False
         self.target_gone_at = None
-        self.said_ready = False
+        self.recording = False
         self.base = base
         self.debuggee = self.debuggee_start = None
         self.started = {}  # pid -> start time of every process the script started
@@ -153,7 +155,7 @@ class _Run:
                 pass
 
     def wait(self, poll):
-        acted_at = None  # when the stop was carried out
+        acted_at = stop_seen_at = None  # when the stop was carried out, asked for
         killed = False
         while True:
             try:
@@ -164,9 +166,15 @@ class _Run:
             self._remember_children()
             if self.pid is None:
                 if self._debuggee() is not None:  # its pid goes in the Result too
-                    self._say_ready()
-            elif self.injected.is_set() and _mapped(self.pid, INJECT_LIB):
-                self._say_ready()
+                    self._recording()
+            elif self.injected.is_set() and not (self.recording or self.attach_failed):
+                if _mapped(self.pid, INJECT_LIB):
+                    self._recording()
+                elif _alive(self.pid):
+                    # gdb could not inject: the interpreter would wait on the
+                    # fifo for ever.
+                    self.attach_failed = True
+                    self.stop.set()
             if self.pid is not None and self._target_died_unrecorded():
                 self.log.write(f"process {self.pid} ended before heaptrack recorded anything "
                                f"(attaching can crash a process: gdb's words are above)\n")
@@ -174,15 +182,18 @@ class _Run:
                 _killpg(self.script.pid)
                 status = self.script.wait()
                 break
-            if self.pid is not None and self.injected.is_set() and not self.attach_failed:
-                if _alive(self.pid) and not _mapped(self.pid, INJECT_LIB):
-                    # gdb could not inject: the interpreter would wait on the
-                    # fifo for ever.
-                    self.attach_failed = True
-                    self.stop.set()
+            if self.stop.is_set() and stop_seen_at is None:
+                stop_seen_at = time.monotonic()
             if self.stop.is_set() and acted_at is None:
                 if self._carry_out_stop():
                     acted_at = time.monotonic()
+                elif time.monotonic() - stop_seen_at > self.grace:
+                    # The injection never finished (or never said so).
+                    self.log.write(f"heaptrack was not recording {self.grace:g} s after the "
+                                   f"stop: killing what it started\n")
+                    _killpg(self.script.pid)
+                    status = self.script.wait()
+                    break
             elif acted_at is not None and time.monotonic() - acted_at > self.grace:
                 if self.pid is None and not killed and self._kill_debuggee():
                     killed, acted_at = True, time.monotonic()
@@ -196,9 +207,12 @@ class _Run:
         self._leave_nothing_behind()
         return status
 
-    def _say_ready(self):
-        if self.ready is not None and not self.said_ready:
-            self.said_ready = True
+    def _recording(self):
+        """heaptrack records now: say so, once."""
+        if self.recording:
+            return
+        self.recording = True
+        if self.ready is not None:
             try:
                 Path(self.ready).touch()
             except OSError as e:
