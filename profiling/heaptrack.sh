@@ -36,8 +36,9 @@ STILL ALLOCATED WHEN HEAPTRACK DETACHED (a daemon keeps its caches; that is
 not a leak), the peak is that of what was allocated after the attach and not
 yet freed (not the process's whole heap), and frees of older blocks are not
 seen. Attaching runs gdb, which stops PID while it injects heaptrack's
-library (about a second here) and again while it detaches; heaptrack calls
-attaching unstable, and the library stays loaded in PID after the detach.
+library and twice more at the detach (0.2-0.5 s each here); heaptrack calls
+attaching unstable (it crashes a static program), and the library stays
+loaded in PID after the detach.
 It needs ptrace: root, or the same user with kernel.yama.ptrace_scope 0.
 CMD started under heaptrack runs about 2x slower (allocation-heavy code more).
 
