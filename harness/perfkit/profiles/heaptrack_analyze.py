@@ -38,6 +38,7 @@ class Analysis:
     attached: bool = None
     version: str = None
     notes: list = field(default_factory=list)
+    stacks: dict = field(default_factory=dict)  # cost -> [(frames, bytes)], innermost first
 
 
 def analyze(data_file, out_dir, top=5, stacks_per_site=3, program="heaptrack_print"):
@@ -69,7 +70,8 @@ def analyze(data_file, out_dir, top=5, stacks_per_site=3, program="heaptrack_pri
     analysis = Analysis(data_file, report)
     analysis.attached, analysis.version = _header(data_file)
     for name, path in (("leaked", leaked_stacks), ("peak", peak_stacks)):
-        analysis.exact[name] = _exact(name, path, report)
+        analysis.stacks[name] = _stacks(path)
+        analysis.exact[name] = _exact(name, analysis.stacks[name], report)
     rss = report.totals.get("peak_rss")
     if rss is not None and rss.bytes == 0:
         # Not a zero RSS: heaptrack sampled none (too short a recording).
@@ -92,12 +94,15 @@ def _run(program, data_file, options):
     return done.stdout
 
 
-def _exact(name, path, report):
-    """The sum of one cost over every stack, checked against the text's total."""
+def _stacks(path):
     try:
-        stacks = heaptrack.parse_stacks(path.read_text(errors="replace"))
+        return heaptrack.parse_stacks(path.read_text(errors="replace"))
     except (OSError, ValueError) as e:
         raise AnalysisError(f"{path}: {e}") from None
+
+
+def _exact(name, stacks, report):
+    """The sum of one cost over every stack, checked against the text's total."""
     total = sum(cost for _, cost in stacks)
     printed = report.totals.get(name)
     if printed is not None and abs(total - printed.bytes) > printed.error:

@@ -85,7 +85,8 @@ def how_recorded(analysis, status=None):
     return f"heaptrack started the program and recorded it to its end{during}: **leaked** means never freed."
 
 
-def summary_markdown(analysis, data_name, top=5, status=None, prefix=None):
+def summary_markdown(analysis, data_name, top=5, status=None, prefix=None, more=()):
+    """`more`: lines to add at the end (what became of the flame graphs)."""
     report = analysis.report
     values = figures(analysis)
     command = report.command or "?"
@@ -126,6 +127,8 @@ def summary_markdown(analysis, data_name, top=5, status=None, prefix=None):
             lines += _site(n, site, key)
     lines += ["", "All of heaptrack_print's text: `heaptrack_print.txt`; the recording opens in "
               f"heaptrack_gui: `heaptrack --analyze {data_name}`."]
+    for line in more:
+        lines += ["", line]
     return "\n".join(lines) + "\n"
 
 

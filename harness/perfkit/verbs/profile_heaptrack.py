@@ -19,8 +19,11 @@ EPILOG = """Metrics (bytes or count; lower is better), decimal sizes as heaptrac
   heap.leaked_bytes            not freed by the end (exact); of a process heaptrack
                                was attached to: still allocated when it detached
 A figure heaptrack_print did not print is left out and said, never a zero.
-Beside them in DIR: heaptrack_print.txt (all of heaptrack_print's text), and
-leaked.stacks and peak.stacks (flame-graph stack files of the two costs).
+Beside them in DIR: heaptrack_print.txt (all of heaptrack_print's text),
+leaked.stacks and peak.stacks (its stack files of the two costs), the same as
+folded stacks (leaked.folded, peak.folded), and their flame graphs
+(flamegraph-peak.svg, flamegraph-leaked.svg) where this checkout has
+`perfkit profile flamegraph`.
 Exit status: 0 written; 1 the recording could not be analysed (said in one
 line); 2 bad arguments, or heaptrack_print missing."""
 
@@ -47,8 +50,7 @@ def register(tools):
 
 
 def main(args):
-    from ..profiles import heaptrack_analyze, heaptrack_summary
-    from .. import runfile
+    from ..profiles import heaptrack_analyze, heaptrack_summary, outdir
     import shutil
 
     if args.top < 1:
@@ -65,31 +67,29 @@ def main(args):
     try:
         out.mkdir(parents=True, exist_ok=True)
         analysis = heaptrack_analyze.analyze(args.file, out, top=args.top)
+        graphs = _flamegraphs(analysis, out, outdir)
     except heaptrack_analyze.AnalysisError as e:
         return _say(str(e), 1)
     except OSError as e:
         return _say(f"cannot write into {out}: {e}", 1)
 
-    metrics = heaptrack_summary.metrics(analysis, args.prefix)
-    try:
-        runfile.validate_metrics(metrics)
-    except runfile.RunFormatError as e:
-        return _say(f"the metrics are not valid: {e}", 1)
     data = Path(args.file).resolve()
     try:
         data_name = str(data.relative_to(out.resolve()))
     except ValueError:
-        data_name = str(data)
-    summary = heaptrack_summary.summary_markdown(analysis, data_name, top=args.top,
-                                                 status=status, prefix=args.prefix)
+        data_name = None  # outside DIR: files.json lists only what is in it
+    summary = heaptrack_summary.summary_markdown(
+        analysis, data_name or str(data), top=args.top, status=status, prefix=args.prefix,
+        more=[note for _, _, note in graphs])
     program = Path((analysis.report.command or "").split(" ")[0]).name or data.name
-    files = [{"kind": "heaptrack", "path": data_name,
-              "title": f"heaptrack recording of {program} (heaptrack --analyze FILE)"},
-             {"kind": "summary", "path": "summary.md", "title": "heaptrack summary"}]
+    files = [("flamegraph", svg, title) for svg, title, _ in graphs if svg]
+    if data_name:
+        files.append(("heaptrack", data_name,
+                      f"heaptrack recording of {program} (heaptrack --analyze FILE)"))
     try:
-        _write(out / "metrics.json", json.dumps({"metrics": metrics}, indent=1) + "\n")
-        _write(out / "files.json", json.dumps(files, indent=1) + "\n")
-        _write(out / "summary.md", summary)
+        outdir.write(out, heaptrack_summary.metrics(analysis, args.prefix), summary, files)
+    except ValueError as e:
+        return _say(f"the metrics are not valid: {e}", 1)
     except OSError as e:
         return _say(f"cannot write into {out}: {e}", 1)
     for missing in analysis.report.missing:
@@ -99,10 +99,30 @@ def main(args):
     return 0
 
 
-def _write(path, text):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+# (cost, folded file, svg, title): the flame graphs of the two byte costs.
+GRAPHS = [("peak", "peak.folded", "flamegraph-peak.svg", "heaptrack: heap held at the peak"),
+          ("leaked", "leaked.folded", "flamegraph-leaked.svg", "heaptrack: leaked bytes")]
+
+
+def _flamegraphs(analysis, out, outdir):
+    """The stack files as folded stacks (root first, in bytes), and their
+    flame graphs where this checkout has `perfkit profile flamegraph`:
+    [(svg or None, title, a line for the summary)]."""
+    from ..profiles.sampled_stacks import folded
+    made = []
+    for cost, name, svg, title in GRAPHS:
+        stacks = {}
+        for frames, value in analysis.stacks.get(cost, []):
+            if value > 0:
+                key = tuple(reversed(frames))
+                stacks[key] = stacks.get(key, 0) + value
+        (out / name).write_text(folded(stacks))
+        if not stacks:
+            made.append((None, title, f"No {cost} flame graph: no stack holds {cost} bytes."))
+            continue
+        svg_made, note = outdir.flamegraph(out, name, svg, title)
+        made.append((svg_made, title, note))
+    return made
 
 
 def _say(message, status):
