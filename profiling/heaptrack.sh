@@ -25,8 +25,10 @@ leaked, most calls, most temporary), each with its stack.
 Options:
   -o, --output DIR   where its files go (default ./profile-heaptrack)
   -p, --pid PID      attach to PID (needs gdb and the right to ptrace it)
-  -d, --seconds S    stop after S seconds: CMD gets SIGTERM; from PID heaptrack
-                     detaches. Else at CMD's (PID's) end, or on Ctrl-C / SIGTERM
+  -d, --seconds S    stop after S seconds of recording (from when heaptrack
+                     records: with --pid, after the injection): CMD gets SIGTERM;
+                     from PID heaptrack detaches. Else at CMD's (PID's) end, or
+                     on Ctrl-C / SIGTERM
   --prefix P         metric names begin P.
   --top N            sites of each list in summary.md (default 5)
   -h, --help
@@ -86,6 +88,11 @@ rm -f "$OUT/record.json" "$OUT/recording"
 # records: only it knows when the injection is done.
 record=(env "PYTHONPATH=$REPO/harness${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m perfkit
   profile heaptrack-record -o "$base" --status "$OUT/record.json" --ready-file "$OUT/recording")
+# The recorder counts --seconds itself, from when heaptrack records: an
+# attach spends a second or more injecting first (run_until_stopped's timer
+# would count those too).
+[ -z "$DURATION" ] || record+=(--seconds "$DURATION")
+DURATION=""
 if [ -n "$TARGET_PID" ]; then
   record+=(--pid "$TARGET_PID")
 else

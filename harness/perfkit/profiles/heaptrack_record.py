@@ -81,12 +81,14 @@ def check_base(base):
                           f"{base}")
 
 
-def record(base, command=None, pid=None, grace=30.0, ready=None, heaptrack="heaptrack",
-           gdb="gdb", log=None, poll=0.1):
-    """Runs heaptrack -o base on `command` (a list) or `pid` until it ends or a
-    stop signal arrives; creates the file `ready` (if given) once heaptrack
-    records: the program runs with heaptrack's library, or the injection is
-    done. Returns a Result; raises RecordError."""
+def record(base, command=None, pid=None, grace=30.0, ready=None, seconds=None,
+           heaptrack="heaptrack", gdb="gdb", log=None, poll=0.1):
+    """Runs heaptrack -o base on `command` (a list) or `pid` until it ends, a
+    stop signal arrives, or it has recorded for `seconds`; creates the file
+    `ready` (if given) once heaptrack records: the program runs with
+    heaptrack's library, or the injection is done (seconds count from then:
+    an injection can take seconds of its own). Returns a Result; raises
+    RecordError."""
     log = log or sys.stderr
     if (command is None) == (pid is None):
         raise ValueError("give a command or a pid")
@@ -101,7 +103,7 @@ def record(base, command=None, pid=None, grace=30.0, ready=None, heaptrack="heap
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in STOP_SIGNALS}
     started = time.monotonic()
     try:
-        run = _Run(argv, base, pid, grace, gdb, log, stop, ready)
+        run = _Run(argv, base, pid, grace, gdb, log, stop, ready, seconds)
         status = run.wait(poll)
     finally:
         for s, handler in previous.items():
@@ -124,9 +126,10 @@ def record(base, command=None, pid=None, grace=30.0, ready=None, heaptrack="heap
 class _Run:
     """One run of the heaptrack script, and the stop of it."""
 
-    def __init__(self, argv, base, pid, grace, gdb, log, stop, ready):
+    def __init__(self, argv, base, pid, grace, gdb, log, stop, ready, seconds):
         self.pid, self.grace, self.gdb, self.log, self.stop = pid, grace, gdb, log, stop
-        self.ready = ready
+        self.ready, self.seconds = ready, seconds
+        self.recording_since = None
         self.injected = threading.Event()
         self.stopped = False
         self.attach_failed = self.target_died = False
@@ -182,6 +185,9 @@ class _Run:
                 _killpg(self.script.pid)
                 status = self.script.wait()
                 break
+            if (self.seconds is not None and self.recording_since is not None
+                    and time.monotonic() - self.recording_since >= self.seconds):
+                self.stop.set()
             if self.stop.is_set() and stop_seen_at is None:
                 stop_seen_at = time.monotonic()
             if self.stop.is_set() and acted_at is None:
@@ -212,6 +218,7 @@ class _Run:
         if self.recording:
             return
         self.recording = True
+        self.recording_since = time.monotonic()
         if self.ready is not None:
             try:
                 Path(self.ready).touch()

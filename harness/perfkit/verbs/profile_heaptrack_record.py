@@ -1,6 +1,7 @@
 """`perfkit profile heaptrack-record -o BASE (--pid PID | -- CMD ARGS)`:
-heaptrack run on a program or attached to a process until it ends or this
-gets SIGTERM, SIGINT or SIGHUP, then stopped so that nothing is left behind
+heaptrack run on a program or attached to a process until it ends, this
+gets SIGTERM, SIGINT or SIGHUP, or --seconds of recording have passed, then
+stopped so that nothing is left behind
 (profiling/heaptrack.sh runs it; perfkit/profiles/heaptrack_record.py says
 why heaptrack's own script cannot be signalled)."""
 import argparse
@@ -35,6 +36,9 @@ def register(tools):
     p.add_argument("--ready-file", type=Path, metavar="FILE",
                    help="create FILE once heaptrack records (the program runs with its library, "
                         "or the injection is done): the wrappers' OUT/recording")
+    p.add_argument("-d", "--seconds", type=float, metavar="S",
+                   help="stop after S seconds of recording (counted from when heaptrack "
+                        "records: an attach's injection takes a second or more first)")
     p.add_argument("--grace", type=float, default=30.0, metavar="S",
                    help="seconds a stop may take before it is forced (default 30)")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
@@ -53,9 +57,12 @@ def main(args):
         return _say(f"--pid {args.pid} is not a process id", 2)
     if args.grace <= 0:
         return _say("--grace must be positive", 2)
+    if args.seconds is not None and args.seconds <= 0:
+        return _say("--seconds must be positive", 2)
     try:
         result = heaptrack_record.record(args.output, command=command or None, pid=args.pid,
-                                         grace=args.grace, ready=args.ready_file)
+                                         grace=args.grace, ready=args.ready_file,
+                                         seconds=args.seconds)
     except heaptrack_record.RecordError as e:
         return _say(str(e), 1)
     if args.status:
