@@ -47,8 +47,8 @@ CMD started under heaptrack runs about 2x slower (allocation-heavy code more).
 Writes into DIR heaptrack.NAME.zst (the recording: heaptrack --analyze FILE
 opens it in heaptrack_gui), heaptrack_print.txt, leaked.stacks and
 peak.stacks (heaptrack_print's stack files), peak.folded and leaked.folded
-(folded stacks in bytes; flamegraph-*.svg of them where perfkit has a flame
-graph verb), record.json (how the recording went),
+(folded stacks in bytes) and their flame graphs flamegraph-peak.svg and
+flamegraph-leaked.svg, record.json (how the recording went),
 recording (made once heaptrack records: what a caller waits for before the
 work to profile), metrics.json, files.json and summary.md, which it prints. CMD's own stdout goes to stderr with
 heaptrack's words. Exit: 0 recorded and summarised; 1 the recording or its

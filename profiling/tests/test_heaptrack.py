@@ -133,14 +133,13 @@ def test_a_program_from_start_to_end_gives_its_known_heap(wrapper, compile_c, tm
     assert done.stdout == summary
     assert "`leak_blocks` heap_known.c" in summary and "never freed" in summary
     files = json.loads((out / "files.json").read_text())
-    # A flame graph too where this checkout has `perfkit profile flamegraph`.
-    assert {"heaptrack", "summary"} <= {f["kind"] for f in files} <= {"heaptrack", "summary",
-                                                                       "flamegraph"}
+    assert sorted(f["kind"] for f in files) == ["flamegraph", "flamegraph", "heaptrack", "summary"]
     assert all((out / f["path"]).is_file() for f in files)
-    # Its input, folded stacks (root first) of the bytes held at the peak.
+    # The flame graphs' input: folded stacks of the bytes held at the peak.
     folded = (out / "peak.folded").read_text().splitlines()
-    assert ("main (heap_known.c);peak_blocks (heap_known.c);must_malloc (heap_known.c) "
-            f"{PEAK}") in folded
+    assert (f"{program.name};main (heap_known.c);peak_blocks (heap_known.c);"
+            f"must_malloc (heap_known.c) {PEAK}") in folded
+    assert (out / "flamegraph-peak.svg").read_text().startswith("<?xml")
     status = json.loads((out / "record.json").read_text())
     assert status["mode"] == "command" and status["stopped"] is False
     assert status["exit_status"] == 0

@@ -22,8 +22,7 @@ A figure heaptrack_print did not print is left out and said, never a zero.
 Beside them in DIR: heaptrack_print.txt (all of heaptrack_print's text),
 leaked.stacks and peak.stacks (its stack files of the two costs), the same as
 folded stacks (leaked.folded, peak.folded), and their flame graphs
-(flamegraph-peak.svg, flamegraph-leaked.svg) where this checkout has
-`perfkit profile flamegraph`.
+(flamegraph-peak.svg, flamegraph-leaked.svg; none for a cost no stack holds).
 Exit status: 0 written; 1 the recording could not be analysed (said in one
 line); 2 bad arguments, or heaptrack_print missing."""
 
@@ -77,15 +76,15 @@ def main(args):
     try:
         data_name = str(data.relative_to(out.resolve()))
     except ValueError:
-        data_name = None  # outside DIR: files.json lists only what is in it
+        data_name = None  # outside DIR: listed by its absolute path
     summary = heaptrack_summary.summary_markdown(
         analysis, data_name or str(data), top=args.top, status=status, prefix=args.prefix,
         more=[note for _, _, note in graphs])
-    program = Path((analysis.report.command or "").split(" ")[0]).name or data.name
-    files = [("flamegraph", svg, title) for svg, title, _ in graphs if svg]
-    if data_name:
-        files.append(("heaptrack", data_name,
-                      f"heaptrack recording of {program} (heaptrack --analyze FILE)"))
+    files = [{"kind": "flamegraph", "path": svg, "title": title} for svg, title, _ in graphs
+             if svg]
+    files.append({"kind": "heaptrack", "path": data_name or str(data),
+                  "title": f"heaptrack recording of {_program(analysis)} "
+                           f"(heaptrack --analyze FILE)"})
     try:
         outdir.write(out, heaptrack_summary.metrics(analysis, args.prefix), summary, files)
     except ValueError as e:
@@ -100,27 +99,36 @@ def main(args):
 
 
 # (cost, folded file, svg, title): the flame graphs of the two byte costs.
-GRAPHS = [("peak", "peak.folded", "flamegraph-peak.svg", "heaptrack: heap held at the peak"),
-          ("leaked", "leaked.folded", "flamegraph-leaked.svg", "heaptrack: leaked bytes")]
+GRAPHS = [("peak", "peak.folded", "flamegraph-peak.svg",
+           "heaptrack: heap held at the peak (widths in bytes)"),
+          ("leaked", "leaked.folded", "flamegraph-leaked.svg",
+           "heaptrack: leaked (widths in bytes)")]
+
+
+def _program(analysis):
+    return Path((analysis.report.command or "").split(" ")[0]).name or analysis.data_file.name
 
 
 def _flamegraphs(analysis, out, outdir):
-    """The stack files as folded stacks (root first, in bytes), and their
-    flame graphs where this checkout has `perfkit profile flamegraph`:
+    """The stack files as folded stacks (the program, then main... the
+    allocating function; in bytes) and their flame graphs:
     [(svg or None, title, a line for the summary)]."""
-    from ..profiles.sampled_stacks import folded
+    from collections import Counter
+    from ..profiles import folded
+    root = _program(analysis).replace(";", ":")
     made = []
     for cost, name, svg, title in GRAPHS:
-        stacks = {}
+        stacks = Counter()
         for frames, value in analysis.stacks.get(cost, []):
             if value > 0:
-                key = tuple(reversed(frames))
-                stacks[key] = stacks.get(key, 0) + value
-        (out / name).write_text(folded(stacks))
+                path = [root, *(f.replace(";", ":") for f in reversed(frames))]
+                stacks[";".join(path)] += value
+        with open(out / name, "w") as f:
+            folded.write(stacks, f)
         if not stacks:
             made.append((None, title, f"No {cost} flame graph: no stack holds {cost} bytes."))
             continue
-        svg_made, note = outdir.flamegraph(out, name, svg, title)
+        svg_made, note = outdir.flamegraph(out, stacks, svg, title)
         made.append((svg_made, title, note))
     return made
 
