@@ -202,8 +202,15 @@ if [ -n "$LAUNCHED" ]; then
   cmd_status=0
   wait "$LAUNCHED" || cmd_status=$?
   LAUNCHED=""
+  # bash's wait gives -1 at times for a child a group-wide Ctrl-C ended
+  # (seen with bash 5.2): no status to report, rather than a false one.
+  if [ "$cmd_status" -lt 0 ] || [ "$cmd_status" -gt 255 ]; then
+    say "${CMD[0]} ended; its exit status was lost (bash's wait gave $cmd_status)"
+    cmd_status=""
+  fi
   # 143, 130: ended by our SIGTERM, or by a Ctrl-C that reached it too
-  if [ "$cmd_status" -ne 0 ] && [ "$cmd_status" -ne 143 ] && [ "$cmd_status" -ne 130 ]; then
+  if [ -n "$cmd_status" ] && [ "$cmd_status" -ne 0 ] && [ "$cmd_status" -ne 143 ] &&
+    [ "$cmd_status" -ne 130 ]; then
     say "${CMD[0]} exited with status $cmd_status"
   fi
 fi

@@ -139,7 +139,10 @@ def test_a_program_from_start_to_end_gives_its_known_heap(wrapper, compile_c, tm
     folded = (out / "peak.folded").read_text().splitlines()
     assert (f"{program.name};main (heap_known.c);peak_blocks (heap_known.c);"
             f"must_malloc (heap_known.c) {PEAK}") in folded
-    assert (out / "flamegraph-peak.svg").read_text().startswith("<?xml")
+    svg = (out / "flamegraph-peak.svg").read_text()
+    assert svg.startswith("<?xml")
+    # Its widths are bytes, and its tooltips say so (67,108,864 B: 67.1 MB).
+    assert "<title>peak_blocks (heap_known.c) (67.1 MB, " in svg and 'data-of="bytes"' in svg
     status = json.loads((out / "record.json").read_text())
     assert status["mode"] == "command" and status["stopped"] is False
     assert status["exit_status"] == 0

@@ -216,7 +216,11 @@ def test_ctrl_c_to_the_process_group(hot, tmp_path):
     self_, total = leaf_shares(out)
     assert total > 100 and folded.top(self_, 1)[0][0] == "burn_hot"
     assert "task-clock" in (out / "stat.csv").read_text()  # perf stat wrote on SIGINT
-    assert "The program exited with status 130." in stdout
+    # 130: Ctrl-C ended it; bash's wait at times loses that status, and then
+    # the summary says nothing of it rather than something false.
+    exited = [line for line in stdout.splitlines() if "The program exited" in line]
+    assert exited in (["The program exited with status 130."], []), exited
+    assert exited or "its exit status was lost" in stderr, stderr
     _, still = psutil.wait_procs(kids, timeout=10)
     assert not still, [p.pid for p in still]
 

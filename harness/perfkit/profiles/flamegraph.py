@@ -25,6 +25,7 @@ import colorsys
 import zlib
 from xml.sax.saxutils import escape
 
+from ..units import show
 from . import folded
 
 WIDTH = 1200  # px of the frames' area
@@ -114,8 +115,16 @@ def _pct(n, total):
     return f"{100.0 * n / total:.2f}%"
 
 
-def render(stacks, title="Flame graph", subtitle=None):
-    """Counter {folded stack: samples} -> the SVG document (str)."""
+def _amount(n, unit):
+    """A width as words: samples counted, or bytes (a heap profile's graphs)."""
+    if unit == "bytes":
+        return show(n, "bytes")
+    return f"{n:g} {unit}{'' if n == 1 else 's'}"
+
+
+def render(stacks, title="Flame graph", subtitle=None, unit="sample"):
+    """Counter {folded stack: samples} -> the SVG document (str). unit: what
+    a width counts, "sample" or "bytes", in the tooltips and the search."""
     total = folded.total(stacks)
     if total <= 0:
         raise ValueError("no samples: nothing to draw")
@@ -127,13 +136,14 @@ def render(stacks, title="Flame graph", subtitle=None):
     details_y = TOP + graph_h + FRAME_H + 2
     scale = WIDTH / total
     full_w = WIDTH + 2 * PAD
-    subtitle = subtitle or f"{total:g} samples"
+    subtitle = subtitle or _amount(total, unit)
+    of_what = "bytes" if unit == "bytes" else unit + "s"
 
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{full_w}" '
         f'height="{height}" viewBox="0 0 {full_w} {height}" onload="init(evt)" '
-        f'data-total="{total:g}" data-width="{WIDTH}" data-pad="{PAD}" '
+        f'data-total="{total:g}" data-of="{escape(of_what)}" data-width="{WIDTH}" data-pad="{PAD}" '
         f'data-charw="{CHAR_W:g}">\n',
         "<style>\n"
         f"text {{ font-family: ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace; "
@@ -163,7 +173,7 @@ def render(stacks, title="Flame graph", subtitle=None):
         w = n * scale
         y = TOP + (max_depth - depth) * FRAME_H
         label = _clean(name)
-        samples = f"{n:g} sample{'' if n == 1 else 's'}"
+        samples = _amount(n, unit)
         out.append(
             f'<g class="f" data-s="{start:g}" data-n="{n:g}" data-d="{depth}" '
             f'data-k="{kind or "all"}"><title>{escape(label)} ({samples}, {_pct(n, total)})'
@@ -229,6 +239,7 @@ function attr(el, name) { return parseFloat(el.getAttribute(name)); }
 function init(evt) {
   var svg = document.documentElement;
   fg.total = attr(svg, "data-total");
+  fg.of = svg.getAttribute("data-of") || "samples";
   fg.width = attr(svg, "data-width");
   fg.pad = attr(svg, "data-pad");
   fg.charW = attr(svg, "data-charw");
@@ -296,6 +307,6 @@ function setSearch(term) {
     fg.gs[i].getElementsByTagName("rect")[0].setAttribute("fill", hit ? "__SEARCH_FILL__" : fg.fills[i]);
   }
   fg.matched.textContent = re === null ? " " :
-    "Matched " + pct(matchedSamples(fg.frames, fg.names, re), fg.total) + " of samples: /" + term + "/";
+    "Matched " + pct(matchedSamples(fg.frames, fg.names, re), fg.total) + " of " + fg.of + ": /" + term + "/";
 }
 """.replace("__SEARCH_FILL__", SEARCH_FILL)

@@ -40,12 +40,13 @@ def write(out_dir, metrics, summary, files=(), summary_title=None):
     _write(out / "files.json", json.dumps(entries, indent=1) + "\n")
 
 
-def flamegraph(out_dir, stacks, svg_name, title):
+def flamegraph(out_dir, stacks, svg_name, title, unit="sample"):
     """Writes out_dir/svg_name, the flame graph of stacks ({folded stack:
-    samples}). Returns (svg_name or None, one line for the summary)."""
+    samples, or bytes with unit="bytes"}). Returns (svg_name or None, one
+    line for the summary)."""
     from . import flamegraph as fg
     try:
-        svg = fg.render(stacks, title=title)
+        svg = fg.render(stacks, title=title, unit=unit)
     except ValueError as e:
         return None, f"No flame graph: {e}."
     _write(Path(out_dir) / svg_name, svg)

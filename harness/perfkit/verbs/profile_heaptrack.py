@@ -128,7 +128,7 @@ def _flamegraphs(analysis, out, outdir):
         if not stacks:
             made.append((None, title, f"No {cost} flame graph: no stack holds {cost} bytes."))
             continue
-        svg_made, note = outdir.flamegraph(out, stacks, svg, title)
+        svg_made, note = outdir.flamegraph(out, stacks, svg, title, unit="bytes")
         made.append((svg_made, title, note))
     return made
 
