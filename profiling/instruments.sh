@@ -95,11 +95,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" &
   child=$!
   trap 'kill -s INT "$child" 2>/dev/null' INT TERM
   status=0
-  wait "$child" || status=$?
-  while [ "$status" -gt 128 ] && kill -0 "$child" 2>/dev/null; do
-    status=0
-    wait "$child" || status=$?
-  done
+  wait_child "$child" || status=$?
   trap - INT TERM
   return "$status"
 }

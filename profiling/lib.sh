@@ -77,6 +77,24 @@ needs_target() {
     die "nothing to profile: give -- CMD ARGS or --pid PID (--help says more)"
 }
 
+# wait_child PID: waits for a background child to end, also through the traps
+# a stop runs, and returns its own exit status.
+wait_child() {
+  local child=$1 status=0
+  # A trapped signal ends `wait` early (status > 128) while the child may
+  # still be writing: wait again; the shell keeps an ended job's own status.
+  wait "$child" || status=$?
+  while [ "$status" -gt 128 ] && kill -0 "$child" 2>/dev/null; do
+    status=0
+    wait "$child" || status=$?
+  done
+  if [ "$status" -gt 128 ]; then
+    status=0
+    wait "$child" 2>/dev/null || status=$?
+  fi
+  return "$status"
+}
+
 # run_until_stopped SIGNAL CMD...: runs CMD (a profiler) until it ends by
 # itself, or DURATION seconds pass, or SIGINT or SIGTERM reaches this script;
 # then sends it SIGNAL (its own "stop and write", INT for perf) and waits for
@@ -98,18 +116,8 @@ run_until_stopped() {
     ) &
     timer=$!
   fi
-  # A trapped signal ends `wait` early (status > 128) while the profiler may
-  # still be writing: wait again; the shell keeps an ended job's own status.
   status=0
-  wait "$child" || status=$?
-  while [ "$status" -gt 128 ] && kill -0 "$child" 2>/dev/null; do
-    status=0
-    wait "$child" || status=$?
-  done
-  if [ "$status" -gt 128 ]; then
-    status=0
-    wait "$child" 2>/dev/null || status=$?
-  fi
+  wait_child "$child" || status=$?
   [ -z "$timer" ] || kill "$timer" 2>/dev/null || true
   trap - INT TERM
   return "$status"

@@ -13,7 +13,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 from ..runfile import metric
-from .sampled_stacks import self_counts
+from .sampled_stacks import self_table
 
 _PROCESS = re.compile(r"^(.*?)\s*\(\s*(\d+)\s*\)$")   # "name.exe (1234)", "Idle (   0)"
 
@@ -189,9 +189,7 @@ def cpu_summary(prof, top=10):
     others = sum(n for p, n in prof.processes.items() if not p.startswith("Idle ")) - prof.samples
     if others > 0:
         lines.append(f"{others} samples of other processes were left out.")
-    lines += ["", "| self samples | % | function |", "|---:|---:|---|"]
-    for frame, n in self_counts(prof.stacks)[:top]:
-        lines.append(f"| {n} | {100 * n / max(prof.samples, 1):.1f} | `{frame}` |")
+    lines += ["", *self_table(prof.stacks, prof.samples, top)]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..runfile import metric
-from .sampled_stacks import self_counts
+from .sampled_stacks import self_table
 
 
 def _xml(text):
@@ -330,9 +330,7 @@ def time_summary(prof, toc=None, top=10):
     others = sum(prof.processes.values()) - prof.samples
     if others > 0:
         lines.append(f"{others} samples of other processes were left out.")
-    lines += ["", "| self samples | % | function |", "|---:|---:|---|"]
-    for frame, n in self_counts(prof.stacks)[:top]:
-        lines.append(f"| {n} | {100 * n / max(prof.samples, 1):.1f} | `{frame}` |")
+    lines += ["", *self_table(prof.stacks, prof.samples, top)]
     return "\n".join(lines) + "\n"
 
 

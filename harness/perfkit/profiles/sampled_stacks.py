@@ -24,3 +24,11 @@ def self_counts(stacks):
         if stack:
             leaf[stack[-1]] += n
     return leaf.most_common()
+
+
+def self_table(stacks, samples, top):
+    """The markdown table of the `top` leaf frames by their samples."""
+    lines = ["| self samples | % | function |", "|---:|---:|---|"]
+    for frame, n in self_counts(stacks)[:top]:
+        lines.append(f"| {n} | {100 * n / max(samples, 1):.1f} | `{frame}` |")
+    return lines

@@ -49,19 +49,30 @@ def load_stacks(f, source):
     return result.stacks, result.event, notes
 
 
+def read_stacks(source, verb):
+    """(stacks, event) of a file or -, each note said on stderr; None when it
+    cannot be read, said in one line (the verb then exits 2)."""
+    from ..profiles import folded
+    try:
+        with open_input(source) as f:
+            stacks, event, notes = load_stacks(f, source)
+    except OSError as e:
+        print(f"perfkit: profile {verb}: cannot read {source}: {e.strerror}", file=sys.stderr)
+        return None
+    except folded.FoldedFormatError as e:
+        print(f"perfkit: profile {verb}: {e}", file=sys.stderr)
+        return None
+    for n in notes:
+        print(f"perfkit: profile {verb}: {n}", file=sys.stderr)
+    return stacks, event
+
+
 def main(args):
     from ..profiles import flamegraph, folded
-    try:
-        with open_input(args.input) as f:
-            stacks, event, notes = load_stacks(f, args.input)
-    except OSError as e:
-        print(f"perfkit: profile flamegraph: cannot read {args.input}: {e.strerror}", file=sys.stderr)
+    read = read_stacks(args.input, "flamegraph")
+    if read is None:
         return 2
-    except folded.FoldedFormatError as e:
-        print(f"perfkit: profile flamegraph: {e}", file=sys.stderr)
-        return 2
-    for n in notes:
-        print(f"perfkit: profile flamegraph: {n}", file=sys.stderr)
+    stacks, event = read
     if not stacks:
         print(f"perfkit: profile flamegraph: {args.input}: no samples", file=sys.stderr)
         return 1

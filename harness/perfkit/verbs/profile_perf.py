@@ -38,19 +38,12 @@ def register(tools):
 
 def main(args):
     from ..profiles import flamegraph, folded, perf_summary
-    from .profile_flamegraph import load_stacks, open_input
+    from .profile_flamegraph import read_stacks
     source = args.script if args.script is not None else str(args.dir / "stacks.folded")
-    try:
-        with open_input(source) as f:
-            stacks, event, notes = load_stacks(f, source)
-    except OSError as e:
-        print(f"perfkit: profile perf: cannot read {source}: {e.strerror}", file=sys.stderr)
+    read = read_stacks(source, "perf")
+    if read is None:
         return 2
-    except folded.FoldedFormatError as e:
-        print(f"perfkit: profile perf: {e}", file=sys.stderr)
-        return 2
-    for n in notes:
-        print(f"perfkit: profile perf: {n}", file=sys.stderr)
+    stacks, event = read
     if not stacks:
         print(f"perfkit: profile perf: no samples in {source}: the program ran too briefly, "
               "or perf recorded nothing", file=sys.stderr)
