@@ -118,9 +118,76 @@ def record(base, command=None, pid=None, grace=30.0, ready=None, seconds=None,
     if not found:
         raise RecordError(f"heaptrack wrote no recording (exit {status}; what it said is above)")
     result = Result(str(found[0]), "attach" if pid is not None else "command",
-                    pid if pid is not None else run.debuggee, run.stopped,
+                    pid if pid is not None else run.program.pid, run.stopped,
                     status if pid is None else None, round(seconds, 3))
     return result
+
+
+class _Leftovers:
+    """What the heaptrack script starts (its interpreter, zstd), each known by
+    pid and start time, so that after a kill whatever lives on is ended, never
+    another process that took a reused pid; and the script's fifo removed."""
+
+    def __init__(self, script_pid, log):
+        self.script_pid, self.log = script_pid, log
+        self.started = {}  # pid -> start time
+
+    def remember(self):
+        for child in _children(self.script_pid):
+            if child not in self.started:
+                start = _start_time(child)
+                if start is not None:
+                    self.started[child] = start
+
+    def end(self, keep=None):
+        """Normally a no-op: the script waited for its interpreter. keep: the
+        program heaptrack started, which is not heaptrack's to end."""
+        left = [p for p, start in self.started.items()
+                if p != keep and _start_time(p) == start]
+        for p in left:
+            self.log.write(f"heaptrack left process {p} behind: ending it\n")
+            _signal(p, signal.SIGTERM)
+        deadline = time.monotonic() + 2
+        while any(_start_time(p) == self.started[p] for p in left) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for p in left:
+            if _start_time(p) == self.started[p]:
+                _signal(p, signal.SIGKILL)
+        for fifo in (f"/tmp/heaptrack_fifo{self.script_pid}",
+                     f"/tmp/heaptrack_fifo{self.script_pid}.lock"):
+            try:
+                os.unlink(fifo)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                self.log.write(f"cannot remove {fifo}: {e}\n")
+
+
+class _Program:
+    """The program the script started (command mode): its child whose
+    environment holds DUMP_HEAPTRACK_OUTPUT (the fifo), set for it alone;
+    known by pid and start time, since a pid the script reaped may be
+    another's now."""
+
+    def __init__(self, script_pid):
+        self.script_pid = script_pid
+        self.pid = self.start = None
+
+    def find(self):
+        """Its pid, once it has started; else None."""
+        if self.pid is None:
+            for child in _children(self.script_pid):
+                try:
+                    environ = Path(f"/proc/{child}/environ").read_bytes()
+                except OSError:
+                    continue
+                if b"\0DUMP_HEAPTRACK_OUTPUT=" in b"\0" + environ:
+                    self.pid, self.start = child, _start_time(child)
+                    break
+        return self.pid
+
+    def alive(self):
+        return self.pid is not None and _start_time(self.pid) == self.start
 
 
 class _Run:
@@ -136,8 +203,6 @@ class _Run:
         self.target_gone_at = None
         self.recording = False
         self.base = base
-        self.debuggee = self.debuggee_start = None
-        self.started = {}  # pid -> start time of every process the script started
         try:
             self.script = subprocess.Popen(argv, stdout=subprocess.PIPE, start_new_session=True)
         except OSError as e:
@@ -146,6 +211,8 @@ class _Run:
         # to stderr: stdout is the summary's.
         self.reader = threading.Thread(target=self._forward, daemon=True)
         self.reader.start()
+        self.leftovers = _Leftovers(self.script.pid, log)
+        self.program = _Program(self.script.pid)
 
     def _forward(self):
         for line in iter(self.script.stdout.readline, b""):
@@ -166,9 +233,9 @@ class _Run:
                 break
             except subprocess.TimeoutExpired:
                 pass
-            self._remember_children()
+            self.leftovers.remember()
             if self.pid is None:
-                if self._debuggee() is not None:  # its pid goes in the Result too
+                if self.program.find() is not None:  # its pid goes in the Result too
                     self._recording()
             elif self.injected.is_set() and not (self.recording or self.attach_failed):
                 if _mapped(self.pid, INJECT_LIB):
@@ -201,7 +268,10 @@ class _Run:
                     status = self.script.wait()
                     break
             elif acted_at is not None and time.monotonic() - acted_at > self.grace:
-                if self.pid is None and not killed and self._kill_debuggee():
+                if self.pid is None and not killed and self.program.alive():
+                    self.log.write(f"the program did not end {self.grace:g} s after SIGTERM: "
+                                   "SIGKILL\n")
+                    _signal(self.program.pid, signal.SIGKILL)
                     killed, acted_at = True, time.monotonic()
                     continue
                 self.log.write(f"heaptrack did not end {self.grace:g} s after the stop: "
@@ -210,7 +280,7 @@ class _Run:
                 status = self.script.wait()
                 break
         self.reader.join(timeout=5)
-        self._leave_nothing_behind()
+        self.leftovers.end(keep=self.program.pid)
         return status
 
     def _recording(self):
@@ -243,11 +313,11 @@ class _Run:
             _killpg(self.script.pid)
             return True
         if self.pid is None:
-            if self._debuggee() is None:
+            if self.program.find() is None:
                 return False  # not started yet
-            if self._debuggee_alive():
+            if self.program.alive():
                 self.stopped = True
-                _signal(self.debuggee, signal.SIGTERM)
+                _signal(self.program.pid, signal.SIGTERM)
             return True
         if not self.injected.is_set():
             return False  # gdb is still injecting: stopping now would race it
@@ -268,62 +338,6 @@ class _Run:
                            stderr=self.log.fileno(), env=env, timeout=self.grace)
         except (OSError, subprocess.TimeoutExpired, ValueError) as e:
             self.log.write(f"gdb could not stop heaptrack in process {self.pid}: {e}\n")
-
-    def _debuggee(self):
-        """The program the script started: its child whose environment holds
-        DUMP_HEAPTRACK_OUTPUT (the fifo), set for it alone."""
-        if self.debuggee is None:
-            for child in _children(self.script.pid):
-                try:
-                    environ = Path(f"/proc/{child}/environ").read_bytes()
-                except OSError:
-                    continue
-                if b"\0DUMP_HEAPTRACK_OUTPUT=" in b"\0" + environ:
-                    self.debuggee, self.debuggee_start = child, _start_time(child)
-                    break
-        return self.debuggee
-
-    def _debuggee_alive(self):
-        # The start time too: a pid the script reaped may be another's now.
-        return self.debuggee is not None and _start_time(self.debuggee) == self.debuggee_start
-
-    def _kill_debuggee(self):
-        if not self._debuggee_alive():
-            return False
-        self.log.write(f"the program did not end {self.grace:g} s after SIGTERM: SIGKILL\n")
-        _signal(self.debuggee, signal.SIGKILL)
-        return True
-
-    def _remember_children(self):
-        for child in _children(self.script.pid):
-            if child not in self.started:
-                start = _start_time(child)
-                if start is not None:
-                    self.started[child] = start
-
-    def _leave_nothing_behind(self):
-        """Normally a no-op: the script waited for its interpreter. After a
-        kill, whatever it started and still lives (the interpreter, zstd)
-        goes, and so does its fifo."""
-        left = [p for p, start in self.started.items()
-                if p != self.debuggee and _start_time(p) == start]
-        for p in left:
-            self.log.write(f"heaptrack left process {p} behind: ending it\n")
-            _signal(p, signal.SIGTERM)
-        deadline = time.monotonic() + 2
-        while any(_start_time(p) == self.started[p] for p in left) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for p in left:
-            if _start_time(p) == self.started[p]:
-                _signal(p, signal.SIGKILL)
-        for fifo in (f"/tmp/heaptrack_fifo{self.script.pid}",
-                     f"/tmp/heaptrack_fifo{self.script.pid}.lock"):
-            try:
-                os.unlink(fifo)
-            except FileNotFoundError:
-                pass
-            except OSError as e:
-                self.log.write(f"cannot remove {fifo}: {e}\n")
 
 
 def _children(pid):
