@@ -86,7 +86,8 @@ def main(args):
                   "title": f"heaptrack recording of {_program(analysis)} "
                            f"(heaptrack --analyze FILE)"})
     try:
-        outdir.write(out, heaptrack_summary.metrics(analysis, args.prefix), summary, files)
+        outdir.write(out, heaptrack_summary.metrics(analysis, args.prefix), summary, files,
+                     summary_title="heaptrack summary")
     except ValueError as e:
         return _say(f"the metrics are not valid: {e}", 1)
     except OSError as e:
