@@ -211,8 +211,8 @@ def run_scenario(scenario, build_dir="build", repo=".", progress=None, series_pa
     way every process it started is gone when it returns, and no series file
     is written. restore_signals=False leaves those signals ignored afterwards
     (a program that ends with the run: no late signal changes how it ends).
-    profile_dir: where the profiles of phases that ask for one go (a directory
-    a phase, PHASE.K with repetitions); needed only if one does."""
+    profile_dir: where the profiles of phases that ask for one go (DIR/PHASE;
+    DIR/K/PHASE with repetitions); needed only if one does."""
     progress = progress or Progress()
     signals = _Signals()
     series = _series_paths(series_path, repetitions)
