@@ -18,9 +18,11 @@ def _tools():
 def register(sub):
     p = sub.add_parser(
         "profile", help="turn a profiler's output into metrics, summaries and flame graphs",
-        description="Reads what heaptrack, perf and callgrind wrote (profiling/*.sh call this) "
-                    "and writes perfkit metrics ({\"metrics\": [...]}, which `perfkit import "
-                    "metrics-json FILE -o RUN.json` reads), summaries and flame graphs.")
+        description="What profiling/*.sh and etw.ps1 call: reads what perf, heaptrack, "
+                    "callgrind, Instruments and ETW wrote into perfkit metrics "
+                    "({\"metrics\": [...]}, which `perfkit import metrics-json FILE -o "
+                    "RUN.json` reads), summaries and flame graphs; records with heaptrack; "
+                    "judges growth over rounds (leakcheck.sh).")
     tools = p.add_subparsers(dest="tool", metavar="TOOL", required=True)
     for name in _tools():
         importlib.import_module(f".{name}", __package__).register(tools)
