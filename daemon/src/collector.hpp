@@ -43,8 +43,8 @@ class Collector {
 std::size_t automatic_held_fd_budget();
 
 // Throws std::system_error when the proc root cannot be opened, and
-// BadDeliberateSlowdown (a std::invalid_argument) when
-// PROCMOND_DELIBERATE_SLOWDOWN_NS is set to anything but a count of nanoseconds.
+// BadDeliberateKnob (a std::invalid_argument) when
+// PROCMOND_DELIBERATE_SLOWDOWN_NS or _LEAK_BYTES is set to anything but a count.
 std::unique_ptr<Collector> make_collector(const CollectorOptions& options = {});
 
 const char* to_string(StatMode mode);

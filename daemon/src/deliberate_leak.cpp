@@ -1,10 +1,8 @@
 #include "deliberate_leak.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <string_view>
 
 namespace procmond {
@@ -13,10 +11,6 @@ std::size_t deliberate_leak_bytes(const char* value) {
   if (value == nullptr) return 0;
   const std::string_view text(value);
   if (text.empty()) return 0;
-  auto bad = [&](const char* why) {
-    return BadDeliberateLeak(std::string(kDeliberateLeakVar) + "=\"" + std::string(text) +
-                             "\": " + why + " (unset, empty or 0 for none)");
-  };
   std::string_view digits = text;
   std::size_t unit = 1;
   switch (text.back()) {
@@ -33,13 +27,10 @@ std::size_t deliberate_leak_bytes(const char* value) {
       break;
   }
   if (unit != 1) digits.remove_suffix(1);
-  // from_chars alone would take a leading '-' and stop at the first non-digit.
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
-    throw bad("not a whole number of bytes, optionally with K, M or G (units of 1024)");
-  std::uint64_t n = 0;
-  if (std::from_chars(digits.data(), digits.data() + digits.size(), n).ec != std::errc{} ||
-      n > kMaxDeliberateLeakBytes / unit)
-    throw bad("more than 1G a cycle");
+  const auto n = knob_number(kDeliberateLeakVar, text, digits, kMaxDeliberateLeakBytes / unit,
+                             "not a whole number of bytes, optionally with K, M or G (units of "
+                             "1024)",
+                             "more than 1G a cycle");
   return static_cast<std::size_t>(n) * unit;
 }
 

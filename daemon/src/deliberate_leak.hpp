@@ -4,7 +4,8 @@
 // set it in production.
 
 #include <cstddef>
-#include <stdexcept>
+
+#include "deliberate_knob.hpp"
 
 namespace procmond {
 
@@ -14,17 +15,10 @@ inline constexpr char kDeliberateLeakVar[] = "PROCMOND_DELIBERATE_LEAK_BYTES";
 // machine's memory at the first cycle.
 inline constexpr std::size_t kMaxDeliberateLeakBytes = std::size_t{1} << 30;
 
-// A value of the variable that is not a size. Its own type so that the
-// commands tell it (a bad argument, exit 2) from their other failures.
-class BadDeliberateLeak : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
 // The variable's value (nullptr: unset) in bytes. Unset, "" and "0" are none;
 // digits, optionally followed by K, M or G (units of 1024: 256K is 262144).
 // Anything else, or more than kMaxDeliberateLeakBytes, throws
-// BadDeliberateLeak naming the variable and the value.
+// BadDeliberateKnob naming the variable and the value.
 std::size_t deliberate_leak_bytes(const char* value);
 
 // Allocates `bytes` with malloc, writes every byte (so that its pages count in

@@ -1,8 +1,6 @@
 #include "deliberate_slowdown.hpp"
 
-#include <charconv>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 namespace procmond {
@@ -11,17 +9,9 @@ std::chrono::nanoseconds deliberate_slowdown_ns(const char* value) {
   if (value == nullptr) return {};
   const std::string_view text(value);
   if (text.empty()) return {};
-  auto bad = [&](const char* why) {
-    return BadDeliberateSlowdown(std::string(kDeliberateSlowdownVar) + "=\"" + std::string(text) +
-                                 "\": " + why + " (unset, empty or 0 for none)");
-  };
-  // from_chars alone would take a leading '-' and stop at the first non-digit.
-  if (text.find_first_not_of("0123456789") != std::string_view::npos)
-    throw bad("not a whole number of nanoseconds");
-  std::int64_t ns = 0;
-  if (std::from_chars(text.data(), text.data() + text.size(), ns).ec != std::errc{})
-    throw bad("too large");
-  return std::chrono::nanoseconds(ns);
+  const auto ns = knob_number(kDeliberateSlowdownVar, text, text, INT64_MAX,
+                              "not a whole number of nanoseconds", "too large");
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
 }
 
 void spin_for(std::chrono::nanoseconds ns) {

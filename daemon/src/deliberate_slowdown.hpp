@@ -4,21 +4,15 @@
 // it in production.
 
 #include <chrono>
-#include <stdexcept>
+
+#include "deliberate_knob.hpp"
 
 namespace procmond {
 
 inline constexpr char kDeliberateSlowdownVar[] = "PROCMOND_DELIBERATE_SLOWDOWN_NS";
 
-// A value of the variable that is not a count of nanoseconds. Its own type so
-// that the commands tell it (a bad argument, exit 2) from their other failures.
-class BadDeliberateSlowdown : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
 // The variable's value (nullptr: unset) as a duration. Unset, "" and "0" are
-// none; anything but digits, or too many of them, throws BadDeliberateSlowdown
+// none; anything but digits, or too many of them, throws BadDeliberateKnob
 // naming the variable and the value.
 std::chrono::nanoseconds deliberate_slowdown_ns(const char* value);
 

@@ -23,7 +23,7 @@ class LinuxCollector final : public Collector {
  public:
   // Reads PROCMOND_DELIBERATE_SLOWDOWN_NS (deliberate_slowdown.hpp) and
   // PROCMOND_DELIBERATE_LEAK_BYTES (deliberate_leak.hpp) once; throws
-  // BadDeliberateSlowdown or BadDeliberateLeak when one is not a count.
+  // BadDeliberateKnob when one is not a count.
   explicit LinuxCollector(const CollectorOptions& options);
   const Snapshot& collect() override;
 

@@ -4,8 +4,7 @@
 #include <memory>
 
 #include "collector.hpp"
-#include "deliberate_leak.hpp"
-#include "deliberate_slowdown.hpp"
+#include "deliberate_knob.hpp"
 #include "snapshot_format.hpp"
 
 namespace procmond {
@@ -20,12 +19,9 @@ int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& ou
                                 .mode = StatMode::kPlain,
                                 .max_cmdline_bytes = options.max_cmdline_bytes});
     taken = &collector->collect();
-  } catch (const BadDeliberateSlowdown& e) {
+  } catch (const BadDeliberateKnob& e) {
     err << "procmond snapshot: " << e.what() << '\n';
     return 2;  // a bad argument, given through the environment
-  } catch (const BadDeliberateLeak& e) {
-    err << "procmond snapshot: " << e.what() << '\n';
-    return 2;
   } catch (const std::exception& e) {
     err << "procmond snapshot: cannot read " << options.proc_root << ": " << e.what() << '\n';
     return kExitProcUnreadable;

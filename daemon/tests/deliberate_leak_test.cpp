@@ -82,7 +82,7 @@ TEST(DeliberateLeak, AnythingElseIsRefusedNamingTheVariableAndTheValue) {
     try {
       deliberate_leak_bytes(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
-    } catch (const std::invalid_argument& e) {  // BadDeliberateLeak is one
+    } catch (const std::invalid_argument& e) {  // BadDeliberateKnob is one
       const std::string what = e.what();
       EXPECT_NE(what.find("PROCMOND_DELIBERATE_LEAK_BYTES"), std::string::npos) << what;
       EXPECT_NE(what.find(std::string("\"") + bad + "\""), std::string::npos) << what;
@@ -92,7 +92,7 @@ TEST(DeliberateLeak, AnythingElseIsRefusedNamingTheVariableAndTheValue) {
 
 TEST(DeliberateLeak, ABadValueRefusesTheCollector) {
   ScopedLeakVar knob("lots");
-  EXPECT_THROW(make_collector(), BadDeliberateLeak);
+  EXPECT_THROW(make_collector(), BadDeliberateKnob);
 }
 
 std::uint64_t resident_bytes() {

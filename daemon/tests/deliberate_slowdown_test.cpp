@@ -61,7 +61,7 @@ TEST(DeliberateSlowdown, AnythingElseIsRefusedNamingTheVariableAndTheValue) {
     try {
       deliberate_slowdown_ns(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
-    } catch (const std::invalid_argument& e) {  // BadDeliberateSlowdown is one
+    } catch (const std::invalid_argument& e) {  // BadDeliberateKnob is one
       const std::string what = e.what();
       EXPECT_NE(what.find("PROCMOND_DELIBERATE_SLOWDOWN_NS"), std::string::npos) << what;
       EXPECT_NE(what.find(std::string("\"") + bad + "\""), std::string::npos) << what;
@@ -71,7 +71,7 @@ TEST(DeliberateSlowdown, AnythingElseIsRefusedNamingTheVariableAndTheValue) {
 
 TEST(DeliberateSlowdown, ABadValueRefusesTheCollector) {
   ScopedSlowdownVar knob("fast");
-  EXPECT_THROW(make_collector(), BadDeliberateSlowdown);
+  EXPECT_THROW(make_collector(), BadDeliberateKnob);
 }
 
 TEST(DeliberateSlowdown, SpinsAtLeastAsLongAsAsked) {

@@ -3,8 +3,7 @@
 #include <csignal>
 
 #include "daemon.hpp"
-#include "deliberate_leak.hpp"
-#include "deliberate_slowdown.hpp"
+#include "deliberate_knob.hpp"
 
 namespace procmond {
 
@@ -16,12 +15,9 @@ int run_daemon(const RunConfig& config, std::ostream& err) {
     validate(config);
     Daemon daemon(config, err);
     return daemon.run();
-  } catch (const BadDeliberateSlowdown& e) {
+  } catch (const BadDeliberateKnob& e) {
     err << "procmond: " << e.what() << std::endl;
     return 2;  // a bad argument, given through the environment
-  } catch (const BadDeliberateLeak& e) {
-    err << "procmond: " << e.what() << std::endl;
-    return 2;
   } catch (const std::exception& e) {
     err << "procmond: " << e.what() << std::endl;
     return 1;
