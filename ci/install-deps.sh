@@ -30,6 +30,8 @@ PACKAGES=(
   # callgrind; shellcheck checks the wrappers, the macOS one included; node runs
   # the flame graph's script in its test
   heaptrack gdb zstd linux-perf valgrind shellcheck nodejs
+  # the daemon's BPF collector: libbpf, bpftool for the skeleton, clang for -target bpf
+  libbpf-dev bpftool clang
 )
 
 missing=()

@@ -11,8 +11,6 @@
 
 #include "deliberate_leak.hpp"
 #include "deliberate_slowdown.hpp"
-#include "exec_signature.hpp"
-#include "identity_read.hpp"
 #include "procfs/stat.hpp"
 
 namespace procmond {
@@ -30,7 +28,8 @@ LinuxCollector::LinuxCollector(const CollectorOptions& options)
       slowdown_(deliberate_slowdown_ns(std::getenv(kDeliberateSlowdownVar))),
       leak_bytes_(deliberate_leak_bytes(std::getenv(kDeliberateLeakVar))),
       proc_fd_(procfs::open_proc_root(options.proc_root)),
-      pids_(proc_fd_.get()) {
+      pids_(proc_fd_.get()),
+      identities_(proc_fd_.get(), options.max_cmdline_bytes, buf_) {
   if (options_.mode == StatMode::kHeld)
     held_budget_ = options_.max_held_fds ? options_.max_held_fds : automatic_held_fd_budget();
   if (long ps = ::sysconf(_SC_PAGESIZE); ps > 0) page_size_ = static_cast<std::uint64_t>(ps);
@@ -56,7 +55,7 @@ const Snapshot& LinuxCollector::collect() {
 // fails here (the kernel answers ESRCH on the old fd), and the fd is dropped.
 bool LinuxCollector::read_held(CacheEntry& entry, StatFields& out) {
   auto text = procfs::pread_whole(entry.stat_fd.get(), buf_);
-  if (text && procfs::parse_stat(*text, out) && out.start_time == entry.identity.start_time)
+  if (text && procfs::parse_stat(*text, out) && out.start_time == entry.tracked.identity.start_time)
     return true;
   entry.stat_fd.reset();
   --held_count_;
@@ -88,45 +87,14 @@ void LinuxCollector::read_process(pid_t pid, std::string_view name) {
 
   if (it == cache_.end()) it = cache_.try_emplace(pid).first;
   CacheEntry& entry = it->second;
-  // A new process, a reused pid, or an exec (same pid and start time, a new
-  // exec signature or comm): cmdline and exe may differ, so they are read
-  // again. The signature catches an exec that keeps the comm (bash running
-  // bash); where stat hides it (0: no ptrace right) the comm alone tells.
-  const std::uint64_t signature = exec_signature(fields);
-  bool changed = entry.seen_cycle == 0 || entry.identity.start_time != fields.start_time ||
-                 !(entry.comm == fields.comm) || entry.identity.exec_signature != signature;
-  if (changed || entry.recheck_cmdline) {
-    read_identity(pid, fields, entry.identity);
-    entry.comm = fields.comm;
-    // exec sets the new comm a moment before the new argv: an empty cmdline
-    // of a live user process is read once more next cycle, then believed.
-    entry.recheck_cmdline =
-        changed && entry.identity.cmdline.empty() && !fields.kernel_thread() && fields.state != 'Z';
-    ++stats.first_sight;
-  }
+  identities_.track(pid, fields, entry.tracked, stats);
   if (fresh_fd) {
     if (!entry.stat_fd) ++held_count_;
     entry.stat_fd = std::move(fresh_fd);
   }
-  entry.seen_cycle = stats.cycle;
-  snapshot_.processes.push_back(ProcessRecord{
-      .stat = fields, .rss_bytes = fields.rss_pages * page_size_, .identity = &entry.identity});
-}
-
-void LinuxCollector::read_identity(pid_t pid, const StatFields& fields, ProcessIdentity& out) {
-  out.start_time = fields.start_time;
-  out.exec_signature = exec_signature(fields);
-  out.generation = ++generation_;
-  auto errors = procmond::read_identity(proc_fd_.get(), pid, options_.max_cmdline_bytes,
-                                        cmdline_scratch_, buf_, out);
-  count_identity_error(errors.cmdline);
-  count_identity_error(errors.status);
-  if (errors.status_malformed) ++snapshot_.stats.parse_errors;
-}
-
-// ENOENT or ESRCH: the process exited meanwhile, nothing to report.
-void LinuxCollector::count_identity_error(int error) {
-  if (error != 0 && error != ENOENT && error != ESRCH) ++snapshot_.stats.identity_errors;
+  snapshot_.processes.push_back(ProcessRecord{.stat = fields,
+                                              .rss_bytes = fields.rss_pages * page_size_,
+                                              .identity = &entry.tracked.identity});
 }
 
 // Mark and sweep: an entry not seen this cycle belongs to an exited process.
@@ -136,14 +104,10 @@ void LinuxCollector::sweep() {
   if (snapshot_.processes.size() == cache_.size()) return;
   const std::uint64_t cycle = snapshot_.stats.cycle;
   std::erase_if(cache_, [&](const auto& kv) {
-    if (kv.second.seen_cycle == cycle) return false;
+    if (kv.second.tracked.seen_cycle == cycle) return false;
     if (kv.second.stat_fd) --held_count_;
     return true;
   });
-}
-
-std::unique_ptr<Collector> make_collector(const CollectorOptions& options) {
-  return std::make_unique<LinuxCollector>(options);
 }
 
 const char* to_string(StatMode mode) {

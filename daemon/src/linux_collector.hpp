@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "collector.hpp"
+#include "identity_tracker.hpp"
 #include "procfs/pid_directory.hpp"
 #include "procfs/read.hpp"
 #include "procmon/unique_fd.hpp"
@@ -26,22 +27,18 @@ class LinuxCollector final : public Collector {
   // BadDeliberateKnob when one is not a count.
   explicit LinuxCollector(const CollectorOptions& options);
   const Snapshot& collect() override;
+  const char* name() const override { return "proc"; }
 
   std::size_t held_fd_budget() const { return held_budget_; }
 
  private:
   struct CacheEntry {
-    ProcessIdentity identity;
-    Comm comm;  // as last seen: a change (or of identity.exec_signature) means an exec
-    bool recheck_cmdline = false;  // read the identity once more next cycle
-    procmon::UniqueFd stat_fd;     // held only in StatMode::kHeld
-    std::uint64_t seen_cycle = 0;
+    TrackedProcess tracked;
+    procmon::UniqueFd stat_fd;  // held only in StatMode::kHeld
   };
 
   void read_process(pid_t pid, std::string_view name);
   bool read_held(CacheEntry& entry, StatFields& out);
-  void read_identity(pid_t pid, const StatFields& fields, ProcessIdentity& out);
-  void count_identity_error(int error);
   void sweep();
 
   CollectorOptions options_;
@@ -52,11 +49,10 @@ class LinuxCollector final : public Collector {
   std::size_t held_budget_ = 0;
   std::size_t held_count_ = 0;
   std::uint64_t page_size_ = 4096;
-  std::uint64_t generation_ = 0;  // of the last identity read
   std::unordered_map<pid_t, CacheEntry> cache_;
   Snapshot snapshot_;
   procfs::SmallFileBuffer buf_{};  // one stat or status file
-  std::string cmdline_scratch_;
+  IdentityTracker identities_;     // after buf_, which it borrows
 };
 
 }  // namespace procmond

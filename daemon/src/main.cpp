@@ -10,6 +10,11 @@
 
 namespace {
 
+const char* const kCollectorHelp =
+    "How processes are read: bpf (one BPF task iterator for all: root, or CAP_BPF with "
+    "CAP_PERFMON), proc (a /proc file per process), auto (bpf where it loads, else proc, "
+    "saying why)";
+
 // `procmond run`'s flags: each one given overrides the config file.
 struct RunFlags {
   std::string config, socket, data_dir, interval, max_interval, stall_after, wal_sync, connector,
@@ -110,7 +115,13 @@ int main(int argc, char** argv) {
   procmond::SnapshotCommandOptions snapshot;
   auto* snap = app.add_subcommand("snapshot", "Print every process once and exit");
   snap->add_flag("--json", snapshot.json, "JSON for programs instead of a table");
-  snap->add_option("--proc-root", snapshot.proc_root, "Where procfs is mounted")
+  std::string snapshot_collector = "auto";
+  snap->add_option("--collector", snapshot_collector,
+                   std::string(kCollectorHelp) + " (--json: \"collector\", \"collector_fallback\")")
+      ->check(CLI::IsMember({"auto", "bpf", "proc"}))
+      ->capture_default_str();
+  snap->add_option("--proc-root", snapshot.proc_root,
+                   "Where procfs is mounted (another root than /proc means the proc collector)")
       ->capture_default_str();
   snap->add_option("--max-cmdline", snapshot.max_cmdline_bytes,
                    "Most bytes of each command line read (e.g. 4096, 64KiB); a longer one is "
@@ -142,6 +153,9 @@ int main(int argc, char** argv) {
     }
     return procmond::run_daemon(config, std::cerr);
   }
-  if (*snap) return procmond::run_snapshot_command(snapshot, std::cout, std::cerr);
+  if (*snap) {
+    snapshot.collector = *procmond::parse_collector_kind(snapshot_collector);
+    return procmond::run_snapshot_command(snapshot, std::cout, std::cerr);
+  }
   return 2;
 }

@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <memory>
+#include <system_error>
 
 #include "collector.hpp"
 #include "deliberate_knob.hpp"
@@ -13,17 +14,23 @@ int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& ou
                          std::ostream& err) {
   const Snapshot* taken = nullptr;
   std::unique_ptr<Collector> collector;
+  std::string why_not_bpf;
   try {
     // One cycle only: holding stat fds would buy nothing.
-    collector = make_collector({.proc_root = options.proc_root,
+    collector = make_collector({.kind = options.collector,
+                                .proc_root = options.proc_root,
                                 .mode = StatMode::kPlain,
-                                .max_cmdline_bytes = options.max_cmdline_bytes});
+                                .max_cmdline_bytes = options.max_cmdline_bytes},
+                               &why_not_bpf);
     taken = &collector->collect();
   } catch (const BadDeliberateKnob& e) {
     err << "procmond snapshot: " << e.what() << '\n';
     return 2;  // a bad argument, given through the environment
-  } catch (const std::exception& e) {
+  } catch (const std::system_error& e) {
     err << "procmond snapshot: cannot read " << options.proc_root << ": " << e.what() << '\n';
+    return kExitProcUnreadable;
+  } catch (const std::exception& e) {
+    err << "procmond snapshot: " << e.what() << '\n';
     return kExitProcUnreadable;
   }
   const Snapshot& snapshot = *taken;
@@ -36,9 +43,10 @@ int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& ou
   }
   try {
     if (options.json) {
-      out << snapshot_to_json(snapshot).dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace)
-          << '\n';
+      nlohmann::json j = snapshot_to_json(snapshot);
+      j["collector"] = collector->name();
+      if (!why_not_bpf.empty()) j["collector_fallback"] = why_not_bpf;  // why not BPF
+      out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     } else {
       write_snapshot_table(snapshot, out);
     }

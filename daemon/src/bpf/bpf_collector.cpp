@@ -1,0 +1,77 @@
+#include "bpf_collector.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <system_error>
+
+#include "deliberate_leak.hpp"
+#include "deliberate_slowdown.hpp"
+#include "task_iterator.hpp"
+
+namespace procmond::bpf {
+
+namespace {
+
+Units host_units() {
+  Units u;
+  if (long hz = ::sysconf(_SC_CLK_TCK); hz > 0)
+    u.ns_per_tick = 1'000'000'000ull / static_cast<std::uint64_t>(hz);
+  if (long ps = ::sysconf(_SC_PAGESIZE); ps > 0) u.page_size = static_cast<std::uint64_t>(ps);
+  return u;
+}
+
+}  // namespace
+
+BpfCollector::BpfCollector(const CollectorOptions& options)
+    : options_(options),
+      slowdown_(deliberate_slowdown_ns(std::getenv(kDeliberateSlowdownVar))),
+      leak_bytes_(deliberate_leak_bytes(std::getenv(kDeliberateLeakVar))),
+      proc_fd_(procfs::open_proc_root(options.proc_root)),
+      iterator_(std::make_unique<TaskIterator>()),
+      decoder_(host_units()),
+      identities_(proc_fd_.get(), options.max_cmdline_bytes, buf_) {}
+
+BpfCollector::~BpfCollector() = default;
+
+const Snapshot& BpfCollector::collect() {
+  snapshot_.processes.clear();
+  snapshot_.stats = CycleStats{.cycle = snapshot_.stats.cycle + 1};
+  if (leak_bytes_ > 0) leak(leak_bytes_);
+  if (!decoder_.decode(iterator_->read(), samples_))
+    throw std::runtime_error("the BPF task iterator's records are malformed");
+  snapshot_.stats.listed = static_cast<std::uint32_t>(samples_.size());
+  for (TaskSample& sample : samples_) {
+    add(sample);
+    if (slowdown_.count() > 0) spin_for(slowdown_);
+  }
+  sweep();
+  return snapshot_;
+}
+
+void BpfCollector::add(TaskSample& sample) {
+  StatFields& f = sample.stat;
+  CacheEntry& entry = cache_[f.pid];
+  if (entry.tracked.seen_cycle != 0 && entry.tracked.identity.start_time != f.start_time)
+    entry.reported = {};  // a reused pid: another process's times
+  // /proc stores each split it reports and never goes below it; we report
+  // more often than /proc is read, so the later of the two is our floor.
+  const CpuSplit& prev =
+      entry.reported.total() > sample.kernel_prev.total() ? entry.reported : sample.kernel_prev;
+  entry.reported = adjust_cputime(sample.cpu, prev);
+  f.utime = decoder_.ticks(entry.reported.utime_ns);
+  f.stime = decoder_.ticks(entry.reported.stime_ns);
+  identities_.track(f.pid, f, entry.tracked, snapshot_.stats);
+  snapshot_.processes.push_back(
+      ProcessRecord{.stat = f, .rss_bytes = sample.rss_bytes, .identity = &entry.tracked.identity});
+}
+
+// Mark and sweep, as the /proc collector does.
+void BpfCollector::sweep() {
+  if (snapshot_.processes.size() == cache_.size()) return;
+  const std::uint64_t cycle = snapshot_.stats.cycle;
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.tracked.seen_cycle != cycle; });
+}
+
+}  // namespace procmond::bpf

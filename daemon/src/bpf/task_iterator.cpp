@@ -1,0 +1,116 @@
+#include "task_iterator.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include "procmon/unique_fd.hpp"
+#include "task_iter.skel.h"
+
+namespace procmond::bpf {
+
+namespace {
+
+// The init pid namespace's inode number (PROC_PID_INIT_INO): the records
+// carry the kernel's global pids, which are ours only there.
+constexpr ino_t kInitPidNamespaceInode = 0xEFFFFFFCu;
+
+// libbpf's own messages: kept (the last warning says why a load failed)
+// rather than printed, since a fallback to /proc is not an error.
+thread_local std::string* libbpf_last = nullptr;
+
+int keep_libbpf_message(libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG || libbpf_last == nullptr) return 0;
+  char line[512];
+  int n = std::vsnprintf(line, sizeof(line), format, args);
+  if (n > 0) {
+    std::string text(line);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty()) *libbpf_last = text;
+  }
+  return 0;
+}
+
+[[noreturn]] void unavailable(const std::string& why) {
+  throw std::runtime_error(why);
+}
+
+void check_environment() {
+  struct stat st {};
+  if (::stat("/sys/kernel/btf/vmlinux", &st) != 0)
+    unavailable("the kernel has no BTF (/sys/kernel/btf/vmlinux: " +
+                std::string(std::strerror(errno)) + ")");
+  if (::stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != kInitPidNamespaceInode)
+    unavailable(
+        "procmond runs in a pid namespace of its own, where the kernel's task pids are not "
+        "the ones /proc shows");
+}
+
+std::string load_failure(int error, const std::string& libbpf_said) {
+  std::string why =
+      "the BPF task iterator could not be loaded: " + std::string(std::strerror(error));
+  if (error == EPERM || error == EACCES) why += " (it needs root, or CAP_BPF with CAP_PERFMON)";
+  if (!libbpf_said.empty()) why += "; libbpf: " + libbpf_said;
+  return why;
+}
+
+}  // namespace
+
+void TaskIterator::SkeletonDeleter::operator()(task_iter* skeleton) const {
+  task_iter__destroy(skeleton);
+}
+
+void TaskIterator::LinkDeleter::operator()(bpf_link* link) const {
+  bpf_link__destroy(link);
+}
+
+TaskIterator::TaskIterator() {
+  check_environment();
+  std::string said;
+  libbpf_last = &said;
+  auto previous = libbpf_set_print(keep_libbpf_message);
+  struct Restore {
+    libbpf_print_fn_t fn;
+    ~Restore() {
+      libbpf_set_print(fn);
+      libbpf_last = nullptr;
+    }
+  } restore{previous};
+
+  skeleton_.reset(task_iter__open_and_load());
+  if (!skeleton_) unavailable(load_failure(errno, said));
+  link_.reset(bpf_program__attach_iter(skeleton_->progs.dump_task, nullptr));
+  if (!link_) unavailable(load_failure(errno, said));
+}
+
+TaskIterator::~TaskIterator() = default;
+
+std::span<const char> TaskIterator::read() {
+  procmon::UniqueFd fd(bpf_iter_create(bpf_link__fd(link_.get())));
+  if (!fd) throw std::system_error(errno, std::generic_category(), "bpf_iter_create");
+  // The kernel hands out at most a few pages per read; the buffer keeps the
+  // last walk's size (plus room to grow), so a warm cycle allocates nothing.
+  std::size_t used = 0;
+  if (buf_.size() < (1u << 16)) buf_.resize(1u << 16);
+  for (;;) {
+    if (buf_.size() - used < (1u << 15)) buf_.resize(buf_.size() * 2);
+    ssize_t n = ::read(fd.get(), buf_.data() + used, buf_.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "read the BPF task iterator");
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  return {buf_.data(), used};
+}
+
+}  // namespace procmond::bpf

@@ -1,0 +1,152 @@
+#include "task_records.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace procmond::bpf {
+
+namespace {
+
+// include/linux/sched.h. TASK_REPORT is every state /proc names; an idle
+// uninterruptible sleep (TASK_NOLOAD) is reported 'I', a frozen task or one
+// waiting on an rt lock as 'D'.
+constexpr std::uint32_t kTaskUninterruptible = 0x0002;
+constexpr std::uint32_t kTaskNoload = 0x0400;
+constexpr std::uint32_t kTaskIdle = kTaskUninterruptible | kTaskNoload;
+constexpr std::uint32_t kTaskRtlockWait = 0x1000;
+constexpr std::uint32_t kTaskFrozen = 0x8000;
+constexpr std::uint32_t kTaskReport = 0x7f;
+constexpr std::uint32_t kTaskReportIdle = kTaskReport + 1;
+constexpr char kStateLetters[] = "RSDTtXZPI";
+
+// a * b / c without overflow (mul_u64_u64_div_u64).
+std::uint64_t mul_div(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  __extension__ using U128 = unsigned __int128;  // GCC and clang: exact, as the kernel's
+  return static_cast<std::uint64_t>(static_cast<U128>(a) * b / c);
+}
+
+}  // namespace
+
+CpuSplit adjust_cputime(const GroupCpu& cpu, const CpuSplit& prev) {
+  const std::uint64_t rtime = cpu.runtime_ns;
+  // rtime is monotonic; an older split at or above it stands.
+  if (prev.total() >= rtime) return prev;
+  std::uint64_t stime = cpu.stime_ns;
+  std::uint64_t utime = cpu.utime_ns;
+  // No tick of one kind yet: all of it is the other (all user when neither).
+  if (stime == 0) {
+    utime = rtime;
+  } else if (utime == 0) {
+    stime = rtime;
+  } else {
+    stime = std::min(mul_div(stime, rtime, stime + utime), rtime);
+  }
+  // Neither side goes backwards: stime first, then utime.
+  if (stime < prev.stime_ns) stime = prev.stime_ns;
+  utime = rtime - stime;
+  if (utime < prev.utime_ns) {
+    utime = prev.utime_ns;
+    stime = rtime - utime;
+  }
+  return {utime, stime};
+}
+
+char state_letter(std::uint32_t state, std::int32_t exit_state) {
+  std::uint32_t report = (state | static_cast<std::uint32_t>(exit_state)) & kTaskReport;
+  if ((state & kTaskIdle) == kTaskIdle) report = kTaskReportIdle;
+  if (state & (kTaskRtlockWait | kTaskFrozen)) report = kTaskUninterruptible;
+  const int index = std::bit_width(report);  // fls(): 0 for running
+  return index < static_cast<int>(sizeof(kStateLetters) - 1) ? kStateLetters[index] : '?';
+}
+
+void stat_comm(const procmond_process_record& r, Comm& out) {
+  const std::size_t comm_len = strnlen(r.comm, sizeof(r.comm));
+  char buf[64];  // /proc's tcomm[64]: 63 bytes and a NUL
+  std::size_t n = std::min(comm_len, sizeof(buf) - 1);
+  std::memcpy(buf, r.comm, n);
+  const std::size_t desc_len = strnlen(r.wq_desc, sizeof(r.wq_desc));
+  if (r.wq_mark != 0 && desc_len > 0 && n < sizeof(buf) - 1) {
+    buf[n++] = static_cast<char>(r.wq_mark);
+    const std::size_t more = std::min(desc_len, sizeof(buf) - 1 - n);
+    std::memcpy(buf + n, r.wq_desc, more);
+    n += more;
+  }
+  out.assign({buf, n});
+}
+
+void TaskRecordDecoder::add_process(const procmond_process_record& r,
+                                    std::vector<TaskSample>& out) const {
+  TaskSample& s = out.emplace_back();
+  StatFields& f = s.stat;
+  f.pid = r.leader.tgid;
+  stat_comm(r, f.comm);
+  f.state = state_letter(r.state, r.exit_state);
+  f.ppid = r.ppid;
+  f.pgrp = r.pgrp;
+  f.session = r.session;
+  f.flags = r.flags;
+  f.cutime = ticks(r.cutime_ns);
+  f.cstime = ticks(r.cstime_ns);
+  f.threads = static_cast<std::uint32_t>(r.nr_threads);
+  f.start_time = ticks(r.start_boottime_ns);
+  f.vsize_bytes = r.total_vm_pages * units_.page_size;
+  // stat's RSS: each counter's folded count, a negative one read as 0
+  // (percpu_counter_read_positive), as get_mm_rss() sums them.
+  std::uint64_t pages = 0;
+  for (std::int64_t c : r.rss_pages) pages += c > 0 ? static_cast<std::uint64_t>(c) : 0;
+  f.rss_pages = pages;
+  s.rss_bytes = pages * units_.page_size;
+  f.start_code = r.start_code;
+  f.end_code = r.end_code;
+  f.start_stack = r.start_stack;
+  f.arg_start = r.arg_start;
+  f.arg_end = r.arg_end;
+  f.env_start = r.env_start;
+  f.env_end = r.env_end;
+  s.uid = r.uid;
+  s.cpu = {.runtime_ns = r.leader.runtime_ns + r.exited_runtime_ns,
+           .utime_ns = r.leader.utime_ns + r.exited_utime_ns,
+           .stime_ns = r.leader.stime_ns + r.exited_stime_ns};
+  s.kernel_prev = {r.prev_utime_ns, r.prev_stime_ns};
+}
+
+bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<TaskSample>& out) {
+  out.clear();
+  threads_.clear();
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    procmond_thread_record head;
+    if (bytes.size() - off < sizeof(head)) return false;
+    std::memcpy(&head, bytes.data() + off, sizeof(head));
+    if (head.kind == PROCMOND_RECORD_THREAD) {
+      threads_.push_back(head);
+      off += sizeof(head);
+    } else if (head.kind == PROCMOND_RECORD_PROCESS) {
+      procmond_process_record r;
+      if (bytes.size() - off < sizeof(r)) return false;
+      std::memcpy(&r, bytes.data() + off, sizeof(r));
+      add_process(r, out);
+      off += sizeof(r);
+    } else {
+      return false;
+    }
+  }
+  // The walk goes by ascending pid, so `out` is sorted by pid (sorted here if
+  // a kernel ever walks otherwise): each thread finds its process by binary
+  // search. A thread whose leader was not seen
+  // (the walk passed the leader just before it was reaped) is dropped.
+  auto by_pid = [](const TaskSample& a, const TaskSample& b) { return a.stat.pid < b.stat.pid; };
+  if (!std::is_sorted(out.begin(), out.end(), by_pid)) std::sort(out.begin(), out.end(), by_pid);
+  for (const auto& t : threads_) {
+    auto it = std::lower_bound(out.begin(), out.end(), t.tgid,
+                               [](const TaskSample& s, pid_t pid) { return s.stat.pid < pid; });
+    if (it == out.end() || it->stat.pid != t.tgid) continue;
+    it->cpu.runtime_ns += t.runtime_ns;
+    it->cpu.utime_ns += t.utime_ns;
+    it->cpu.stime_ns += t.stime_ns;
+  }
+  return true;
+}
+
+}  // namespace procmond::bpf

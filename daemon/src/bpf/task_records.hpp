@@ -1,0 +1,80 @@
+#pragma once
+// Turns the task iterator's raw records (task_record.h) into what
+// /proc/PID/stat would say of each process: the thread group's CPU time
+// (every live thread's plus the exited ones'), the state letter, and a kernel
+// thread's name as /proc spells it. Pure: no kernel needed, tested on
+// crafted records (tests/task_records_test.cpp).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "process_record.hpp"
+#include "task_record.h"
+
+namespace procmond::bpf {
+
+// The thread group's CPU time in nanoseconds, before /proc's adjustment.
+struct GroupCpu {
+  std::uint64_t runtime_ns = 0;  // the scheduler's exact total
+  std::uint64_t utime_ns = 0;    // tick samples, user
+  std::uint64_t stime_ns = 0;    // tick samples, system
+};
+
+// A user/system split of CPU time, in nanoseconds.
+struct CpuSplit {
+  std::uint64_t utime_ns = 0;
+  std::uint64_t stime_ns = 0;
+  std::uint64_t total() const { return utime_ns + stime_ns; }
+};
+
+// One process, with every field /proc's stat gives but utime and stime,
+// which the caller fills with adjust_cputime() (it keeps the last split).
+struct TaskSample {
+  StatFields stat;
+  std::uint64_t rss_bytes = 0;
+  uid_t uid = 0;
+  GroupCpu cpu;
+  CpuSplit kernel_prev;  // the split /proc last reported (signal->prev_cputime)
+};
+
+// The kernel's cputime_adjust (kernel/sched/cputime.c): scales the sampled
+// user/system split to the exact runtime, never letting either side go below
+// `prev`, the split reported before. What /proc/PID/stat prints, in ns.
+CpuSplit adjust_cputime(const GroupCpu& cpu, const CpuSplit& prev);
+
+// The letter /proc prints for a task's state (task_state_index in
+// include/linux/sched.h): R S D T t X Z P I.
+char state_letter(std::uint32_t state, std::int32_t exit_state);
+
+// /proc's comm: the record's comm (a kernel thread's full name already),
+// and for a workqueue worker "+desc" or "-desc" after it, 63 bytes at most.
+void stat_comm(const procmond_process_record& record, Comm& out);
+
+struct Units {
+  std::uint64_t ns_per_tick = 10'000'000;  // 1e9 / USER_HZ
+  std::uint64_t page_size = 4096;
+};
+
+class TaskRecordDecoder {
+ public:
+  explicit TaskRecordDecoder(Units units) : units_(units) {}
+
+  // Decodes one whole read of the iterator into `out` (cleared first), in
+  // the order of the records (ascending pid). A live thread's time is added
+  // to its process's. Returns false when the bytes are not a sequence of
+  // whole records (out is then unspecified).
+  bool decode(std::span<const char> bytes, std::vector<TaskSample>& out);
+
+  std::uint64_t ticks(std::uint64_t ns) const { return ns / units_.ns_per_tick; }
+
+ private:
+  void add_process(const procmond_process_record& r, std::vector<TaskSample>& out) const;
+
+  Units units_;
+  std::vector<procmond_thread_record> threads_;  // reused: no allocation once warm
+};
+
+}  // namespace procmond::bpf
