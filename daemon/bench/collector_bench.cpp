@@ -5,8 +5,11 @@
 // /proc fd) for plain mode, HeldFloor (the same listing, then a pread of each
 // stat fd held open) for held mode. Every floor and reader reports `procs`:
 // how many stat files it actually read.
-// Paired times the floor and both modes within each iteration: the ratios to
-// trust on a shared machine.
+// CollectorBpf reads every process with one BPF task iterator (as root; else
+// it is skipped, saying why), and BpfWalk is its floor: the iterator's read
+// alone, nothing decoded.
+// Paired times the floor and every collector within each iteration: the
+// ratios to trust on a shared machine.
 //
 //   collector_bench [--procs=1000,10000] [Google Benchmark flags]
 //
@@ -37,6 +40,10 @@
 #include <vector>
 
 #include "collector.hpp"
+#if PROCMOND_HAVE_BPF
+#include "task_iterator.hpp"
+#include "task_records.hpp"
+#endif
 #include "forked_children.hpp"
 #include "procfs/read.hpp"
 #include "procfs/system.hpp"
@@ -195,22 +202,58 @@ void BM_HeldFloor(benchmark::State& state) {
   report_held(state, static_cast<double>(floor.held_fds()));
 }
 
-void BM_Collector(benchmark::State& state, StatMode mode) {
+// The collector options.kind and mode ask for, or nullptr when it cannot be
+// made here (BPF without the right): the benchmark is skipped, saying why.
+std::unique_ptr<procmond::Collector> collector_or_skip(benchmark::State& state,
+                                                       const procmond::CollectorOptions& options) {
+  try {
+    return procmond::make_collector(options);
+  } catch (const std::runtime_error& e) {
+    state.SkipWithError(e.what());
+    return nullptr;
+  }
+}
+
+void BM_Collector(benchmark::State& state, procmond::CollectorOptions options) {
   pool().resize_paused(static_cast<std::size_t>(state.range(0)));
   long slab_before = slab_unreclaimable_kib();
-  auto collector = procmond::make_collector({.mode = mode});
+  auto collector = collector_or_skip(state, options);
+  if (!collector) return;
   // Warm: every identity read, every stat fd opened (held mode).
   const procmond::Snapshot* snap = &collector->collect();
   long slab_after = slab_unreclaimable_kib();
   for (auto _ : state) benchmark::DoNotOptimize(snap = &collector->collect());
   report_procs(state, static_cast<double>(snap->processes.size()));
-  if (mode == StatMode::kHeld) {
+  if (options.kind == procmond::CollectorKind::kProc && options.mode == StatMode::kHeld) {
     report_held(state, snap->stats.held_fds);
     if (snap->stats.held_fds > 0 && slab_before >= 0)
       state.counters["slab_kib_per_held_fd"] =
           static_cast<double>(slab_after - slab_before) / snap->stats.held_fds;
   }
 }
+
+#if PROCMOND_HAVE_BPF
+// The BPF collector's floor: the kernel's walk and copy alone, one read of
+// the task iterator with nothing decoded. `procs` counts the bytes' records
+// that are processes.
+void BM_BpfWalk(benchmark::State& state) {
+  pool().resize_paused(static_cast<std::size_t>(state.range(0)));
+  std::unique_ptr<procmond::bpf::TaskIterator> walk;
+  try {
+    walk = std::make_unique<procmond::bpf::TaskIterator>();
+  } catch (const std::runtime_error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  std::span<const char> bytes;
+  for (auto _ : state) benchmark::DoNotOptimize(bytes = walk->read());
+  procmond::bpf::TaskRecordDecoder decoder({});
+  std::vector<procmond::bpf::TaskSample> samples;
+  decoder.decode(bytes, samples);
+  report_procs(state, static_cast<double>(samples.size()));
+  state.counters["bytes"] = static_cast<double>(bytes.size());
+}
+#endif
 
 double median_of(std::vector<double> xs) {
   if (xs.empty()) return 0;
@@ -219,47 +262,49 @@ double median_of(std::vector<double> xs) {
 }
 
 // The ratios that matter, measured paired: each iteration times one floor
-// cycle, one plain and one held collector cycle, in rotating order, so a
-// noisy neighbour slows all three alike. Reports the median per-iteration
-// ratio. (HeldFloor cannot join: its fds and the held collector's would
-// together pass the fd limit at 10,000 processes.)
+// cycle and one cycle of each collector (plain, held, and BPF where it
+// loads), in rotating order, so a noisy neighbour slows all alike. Reports
+// the median per-iteration ratio. (HeldFloor cannot join: its fds and the
+// held collector's would together pass the fd limit at 10,000 processes.)
 void BM_Paired(benchmark::State& state) {
   pool().resize_paused(static_cast<std::size_t>(state.range(0)));
   auto plain = procmond::make_collector({.mode = StatMode::kPlain});
   auto held = procmond::make_collector({.mode = StatMode::kHeld});
-  plain->collect();
-  held->collect();
+  std::unique_ptr<procmond::Collector> bpf;
+  try {
+    bpf = procmond::make_collector({.kind = procmond::CollectorKind::kBpf});
+  } catch (const std::runtime_error&) {
+    // Not here: the ratios without it (CollectorBpf says why).
+  }
+  std::vector<procmond::Collector*> collectors{plain.get(), held.get()};
+  if (bpf) collectors.push_back(bpf.get());
+  for (auto* c : collectors) c->collect();
   std::size_t floor_read = 0;
-  auto run = [&](int which) {
-    switch (which) {
-      case 0:
-        benchmark::DoNotOptimize(floor_read = read_every_stat_floor());
-        break;
-      case 1:
-        benchmark::DoNotOptimize(&plain->collect());
-        break;
-      default:
-        benchmark::DoNotOptimize(&held->collect());
-        break;
-    }
+  const std::size_t contenders = collectors.size() + 1;  // the floor is contender 0
+  auto run = [&](std::size_t which) {
+    if (which == 0)
+      benchmark::DoNotOptimize(floor_read = read_every_stat_floor());
+    else
+      benchmark::DoNotOptimize(&collectors[which - 1]->collect());
   };
-  std::vector<double> plain_ratio, held_ratio;
-  int rotation = 0;
+  std::vector<std::vector<double>> ratios(collectors.size());
+  std::size_t rotation = 0;
+  std::vector<double> seconds(contenders);
   for (auto _ : state) {
-    std::array<double, 3> seconds{};
-    for (int k = 0; k < 3; ++k) {
-      int which = (rotation + k) % 3;
+    for (std::size_t k = 0; k < contenders; ++k) {
+      std::size_t which = (rotation + k) % contenders;
       auto start = std::chrono::steady_clock::now();
       run(which);
       seconds[which] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
-    rotation = (rotation + 1) % 3;
-    plain_ratio.push_back(seconds[1] / seconds[0]);
-    held_ratio.push_back(seconds[2] / seconds[0]);
+    rotation = (rotation + 1) % contenders;
+    for (std::size_t c = 0; c < collectors.size(); ++c)
+      ratios[c].push_back(seconds[c + 1] / seconds[0]);
   }
-  state.counters["plain_vs_floor"] = median_of(plain_ratio);
-  state.counters["held_vs_floor"] = median_of(held_ratio);
+  state.counters["plain_vs_floor"] = median_of(ratios[0]);
+  state.counters["held_vs_floor"] = median_of(ratios[1]);
+  if (bpf) state.counters["bpf_vs_floor"] = median_of(ratios[2]);
   report_procs(state, static_cast<double>(floor_read));  // the collectors' own: their benchmarks
   report_held(state, held->collect().stats.held_fds);
 }
@@ -360,12 +405,21 @@ int main(int argc, char** argv) {
   for (long n : procs) {
     benchmark::RegisterBenchmark("Floor", BM_Floor)->Arg(n)->UseRealTime();
     benchmark::RegisterBenchmark("HeldFloor", BM_HeldFloor)->Arg(n)->UseRealTime();
-    benchmark::RegisterBenchmark("CollectorPlain", BM_Collector, StatMode::kPlain)
+    benchmark::RegisterBenchmark("CollectorPlain", BM_Collector,
+                                 procmond::CollectorOptions{.mode = StatMode::kPlain})
         ->Arg(n)
         ->UseRealTime();
-    benchmark::RegisterBenchmark("CollectorHeld", BM_Collector, StatMode::kHeld)
+    benchmark::RegisterBenchmark("CollectorHeld", BM_Collector,
+                                 procmond::CollectorOptions{.mode = StatMode::kHeld})
         ->Arg(n)
         ->UseRealTime();
+    benchmark::RegisterBenchmark("CollectorBpf", BM_Collector,
+                                 procmond::CollectorOptions{.kind = procmond::CollectorKind::kBpf})
+        ->Arg(n)
+        ->UseRealTime();
+#if PROCMOND_HAVE_BPF
+    benchmark::RegisterBenchmark("BpfWalk", BM_BpfWalk)->Arg(n)->UseRealTime();
+#endif
     benchmark::RegisterBenchmark("Paired", BM_Paired)->Arg(n)->UseRealTime()->MinTime(2.0);
     benchmark::RegisterBenchmark("Psutil", BM_Tool, std::string("psutil"))->Arg(n)->UseManualTime();
     benchmark::RegisterBenchmark("Ps", BM_Tool, std::string("ps"))->Arg(n)->UseManualTime();

@@ -27,10 +27,15 @@ MAX_EXTRA_GROWTH = 1.15     # µs/process growth from smallest to largest N, ove
 PLAIN_MIN_SPEEDUP = 4.0     # psutil's and ps's time over ours
 HELD_MIN_SPEEDUP = 8.0
 USERS_BOUND_MS_PER_1000 = 100.0
+BPF_MAX_VS_FLOOR = 0.1      # the BPF collector's full cycle: a tenth of the floor at most
 
 BENCHMARKS = ("Floor", "HeldFloor", "CollectorPlain", "CollectorHeld", "Paired", "Psutil", "Ps")
+# Run only where BPF loads (root, a kernel with BTF; a build with libbpf):
+# judged when present, said when absent.
+BPF_BENCHMARKS = ("CollectorBpf", "BpfWalk")
 FLOOR_OF = {"CollectorPlain": "Floor", "CollectorHeld": "HeldFloor"}
-COUNTERS = ("held_fds", "fd_limit", "slab_kib_per_held_fd", "plain_vs_floor", "held_vs_floor")
+COUNTERS = ("held_fds", "fd_limit", "slab_kib_per_held_fd", "plain_vs_floor", "held_vs_floor",
+            "bpf_vs_floor", "bytes")
 
 
 def load(paths):
@@ -68,6 +73,8 @@ def _ratios(runs, n):
 
     return [("plain_vs_floor", "lower", paired("plain_vs_floor")),
             ("held_vs_floor", "lower", paired("held_vs_floor")),
+            ("bpf_vs_floor", "lower", paired("bpf_vs_floor")),
+            ("psutil_vs_bpf", "higher", ms("Psutil") / ms("CollectorBpf")),
             ("psutil_vs_plain", "higher", ms("Psutil") / ms("CollectorPlain")),
             ("psutil_vs_held", "higher", ms("Psutil") / ms("CollectorHeld")),
             ("ps_vs_plain", "higher", ms("Ps") / ms("CollectorPlain")),
@@ -103,13 +110,13 @@ def print_table(runs, sizes):
           f"{'µs/proc':>10}{'vs Floor':>10}")
     for n in sizes:
         floor = median(runs[("Floor", n)]["ms"]) if ("Floor", n) in runs else float("nan")
-        for name in BENCHMARKS:
+        for name in BENCHMARKS + BPF_BENCHMARKS:
             r = runs.get((name, n))
             if not r or not r["ms"]:
                 print(f"{name:<16}{n:>7}   (missing: see the benchmark's errors)")
                 continue
             ms, procs = median(r["ms"]), median(r["procs"])
-            if name == "Paired":  # three cycles per iteration: only its ratios mean anything
+            if name == "Paired":  # a cycle of each per iteration: only its ratios mean anything
                 print(f"{name:<16}{n:>7}{procs:>8.0f}{len(r['ms']):>6}{'':>11}{'':>10}{'':>10}")
             else:
                 print(f"{name:<16}{n:>7}{procs:>8.0f}{len(r['ms']):>6}{ms:>11.2f}"
@@ -156,6 +163,15 @@ def checks(runs, sizes):
                          f">= {PLAIN_MIN_SPEEDUP}", other / plain >= PLAIN_MIN_SPEEDUP))
             out.append((f"{tool} / CollectorHeld at N={n}", other / held,
                          f">= {HELD_MIN_SPEEDUP}", other / held >= HELD_MIN_SPEEDUP))
+        ratio = paired("bpf_vs_floor", n)
+        if ratio == ratio:
+            out.append((f"CollectorBpf / Floor at N={n} (paired)", ratio,
+                        f"<= {BPF_MAX_VS_FLOOR}", ratio <= BPF_MAX_VS_FLOOR))
+            out.append((f"CollectorBpf / BpfWalk at N={n}", ms("CollectorBpf", n) / ms("BpfWalk", n),
+                        "(decoding and the cache over the kernel's walk)", None))
+        else:
+            out.append((f"CollectorBpf at N={n}: not measured (BPF did not load)", float("nan"),
+                        "", None))
         per_1000 = us_per_proc("CollectorPlain", n)  # µs per process = ms per 1,000
         out.append((f"CollectorPlain ms per 1,000 processes at N={n}", per_1000,
                     f"< {USERS_BOUND_MS_PER_1000}", per_1000 < USERS_BOUND_MS_PER_1000))

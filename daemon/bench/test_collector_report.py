@@ -154,3 +154,43 @@ def test_metrics_give_each_file_one_sample_of_each_portable_ratio(tmp_path):
     assert {n.rsplit(".", 1)[1] for n in metrics} == {
         "plain_vs_floor", "held_vs_floor", "psutil_vs_plain", "psutil_vs_held", "ps_vs_plain",
         "ps_vs_held"}
+
+
+BASE_MS = {"Floor": 10, "HeldFloor": 5, "CollectorPlain": 11, "CollectorHeld": 5.5, "Psutil": 100,
+           "Ps": 80}
+
+
+def with_bpf(bpf_vs_floor, bpf_ms=0.5):
+    ms = dict(BASE_MS, CollectorBpf=bpf_ms, BpfWalk=bpf_ms / 2)
+    paired = {"plain_vs_floor": 1.1, "held_vs_floor": 0.55, "bpf_vs_floor": bpf_vs_floor}
+    return ms, paired
+
+
+def test_the_bpf_collector_is_judged_against_a_tenth_of_the_floor(tmp_path):
+    ms, paired = with_bpf(0.05)
+    r = run(bench_json(tmp_path, ms, paired=paired))
+    assert r.returncode == 0, r.stdout
+    assert "[ ok ] CollectorBpf / Floor at N=1000 (paired)" in r.stdout
+    ms, paired = with_bpf(0.2)
+    r = run(bench_json(tmp_path, ms, paired=paired))
+    assert r.returncode == 1, r.stdout
+    assert "[MISS] CollectorBpf / Floor at N=1000 (paired)" in r.stdout
+
+
+def test_without_bpf_the_report_says_so_and_judges_the_rest(tmp_path):
+    r = run(bench_json(tmp_path, BASE_MS))
+    assert r.returncode == 0, r.stdout
+    assert "CollectorBpf at N=1000: not measured (BPF did not load)" in r.stdout
+
+
+def test_the_bpf_ratio_is_a_portable_metric(tmp_path):
+    ms, paired = with_bpf(0.05)
+    path = bench_json(tmp_path, ms, paired=paired)
+    out = tmp_path / "metrics.json"
+    r = subprocess.run([sys.executable, REPORT, path, "--metrics", out], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout
+    metrics = {m["name"]: m for m in json.loads(out.read_text())["metrics"]}
+    assert metrics["collector.ratio.n1000.bpf_vs_floor"]["samples"] == [0.05]
+    assert metrics["collector.ratio.n1000.bpf_vs_floor"]["better"] == "lower"
+    assert metrics["collector.ratio.n1000.psutil_vs_bpf"]["samples"] == [200.0]

@@ -3,9 +3,12 @@
 // per way of reading the processes behind make_collector(). Linux has two:
 // /proc (linux_collector.*) and a BPF task iterator (bpf/bpf_collector.*).
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -51,6 +54,10 @@ class Collector {
   virtual const Snapshot& collect() = 0;
   // "proc" or "bpf": what status, snapshot --json and the benches report.
   virtual const char* name() const = 0;
+  // Pids /proc lists that this collector cannot see, found once when it was
+  // made (a platform may hide a process from BPF task iterators). Empty for
+  // the /proc collector.
+  virtual std::span<const pid_t> hidden() const { return {}; }
 };
 
 // The most stat fds held mode keeps when max_held_fds is 0: RLIMIT_NOFILE's

@@ -18,7 +18,7 @@ const char* const kCollectorHelp =
 // `procmond run`'s flags: each one given overrides the config file.
 struct RunFlags {
   std::string config, socket, data_dir, interval, max_interval, stall_after, wal_sync, connector,
-      proc_root;
+      collector, proc_root;
   std::uint64_t queue = 0, high_mark = 0, low_mark = 0, max_cmdline = 0;
   std::uint64_t synthetic_events = 0;
   double synthetic_rate = 0;
@@ -51,6 +51,9 @@ CLI::App* add_run(CLI::App& app, RunFlags& f) {
                   "The kernel's netlink proc connector (root or CAP_NET_ADMIN): auto uses it "
                   "where allowed, on requires it")
       ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->default_str("auto");
+  run->add_option("--collector", f.collector, kCollectorHelp)
+      ->check(CLI::IsMember({"auto", "bpf", "proc"}))
       ->default_str("auto");
   run->add_option("--queue", f.queue, "Bytes a subscriber's queue may hold before it is dropped")
       ->transform(CLI::AsSizeValue(false))
@@ -93,6 +96,7 @@ procmond::RunConfig run_config(const CLI::App& run, const RunFlags& f) {
     c.connector = f.connector == "on"    ? procmond::ConnectorMode::kOn
                   : f.connector == "off" ? procmond::ConnectorMode::kOff
                                          : procmond::ConnectorMode::kAuto;
+  if (given("--collector")) c.collector = *procmond::parse_collector_kind(f.collector);
   if (given("--queue")) c.queue_bytes = f.queue;
   if (given("--high-mark")) c.high_mark = f.high_mark;
   if (given("--low-mark")) c.low_mark = f.low_mark;

@@ -46,6 +46,7 @@ int run_snapshot_command(const SnapshotCommandOptions& options, std::ostream& ou
       nlohmann::json j = snapshot_to_json(snapshot);
       j["collector"] = collector->name();
       if (!why_not_bpf.empty()) j["collector_fallback"] = why_not_bpf;  // why not BPF
+      if (!collector->hidden().empty()) j["collector_hidden"] = collector->hidden();
       out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     } else {
       write_snapshot_table(snapshot, out);

@@ -13,6 +13,29 @@ from pathlib import Path
 
 REQUEST, EVENT, CONTROL = 1, 2, 3
 
+COLLECTORS = ("proc", "bpf")
+
+
+def bpf_unavailable(bin_dir):
+    """Why `--collector bpf` cannot run here by design (not root; a build
+    without libbpf), else None: then it must work, and a test of it fails
+    rather than skips when it does not."""
+    if os.geteuid() != 0:
+        return "the BPF collector needs root (or CAP_BPF with CAP_PERFMON)"
+    r = subprocess.run([str(bin_dir / "procmond"), "snapshot", "--collector", "bpf", "--json"],
+                       capture_output=True, text=True)
+    if r.returncode != 0 and "built without it" in r.stderr:
+        return r.stderr.strip()
+    return None
+
+
+def collector_args(bin_dir, collector):
+    """("--collector", NAME), skipping the test where BPF cannot run by design."""
+    import pytest  # only tests call this
+    if collector == "bpf" and (why := bpf_unavailable(bin_dir)):
+        pytest.skip(why)
+    return ("--collector", collector)
+
 
 def frame(kind, body: bytes) -> bytes:
     return struct.pack("<IB", len(body) + 1, kind) + body

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from procmond_daemon import CONTROL, EVENT, Conn, seq_of
+from procmond_daemon import COLLECTORS, CONTROL, EVENT, Conn, collector_args, seq_of
 
 pytestmark = pytest.mark.spawns
 
@@ -70,8 +70,11 @@ def test_status_says_which_source_is_in_force(procmond):
     assert d.stop() == 0
 
 
-def test_a_real_process_is_started_then_exited(procmond, spawn):
-    d = procmond(*FAST)
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_a_real_process_is_started_then_exited(procmond, spawn, bin_dir, collector):
+    # The connector off: every event comes from the collector under test.
+    d = procmond(*FAST, *collector_args(bin_dir, collector))
+    assert d.status()["collector"] == collector
     f = Follower(d, "--kind", "started,exited")
     try:
         time.sleep(0.3)  # subscribed before the child starts
@@ -92,7 +95,8 @@ def test_a_real_process_is_started_then_exited(procmond, spawn):
     assert d.stop() == 0
 
 
-def test_an_exec_that_keeps_the_name_is_seen(procmond, spawn, tmp_path):
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_an_exec_that_keeps_the_name_is_seen(procmond, spawn, tmp_path, bin_dir, collector):
     # A python that execs python: same comm, new argv.
     script = tmp_path / "reexec.py"
     script.write_text("import os, sys, time\n"
@@ -100,7 +104,7 @@ def test_an_exec_that_keeps_the_name_is_seen(procmond, spawn, tmp_path):
                       "    time.sleep(1.0)\n"
                       "    os.execv(sys.executable, [sys.executable, sys.argv[0], 'second'])\n"
                       "time.sleep(30)\n")
-    d = procmond(*FAST)
+    d = procmond(*FAST, *collector_args(bin_dir, collector))
     f = Follower(d, "--kind", "started,changed")
     try:
         time.sleep(0.3)
@@ -362,9 +366,15 @@ def test_connector_auto_polls_alone_without_the_right_and_says_why(bin_dir):
             st = json.loads(r.stdout)
             assert st["source"] == "poll"
             assert "needs root or CAP_NET_ADMIN" in st["connector"]
+            # and the collector: /proc, saying why not BPF
+            assert st["collector"] == "proc"
+            assert ("CAP_BPF" in st["collector_fallback"]
+                    or "built without it" in st["collector_fallback"]), st["collector_fallback"]
         finally:
             p.send_signal(signal.SIGTERM)
             assert p.wait(timeout=10) == 0
-            assert "a /proc poll every 100 ms only" in p.stdout.read()
+            log = p.stdout.read()
+            assert "a poll of every process every 100 ms only" in log
+            assert "collector: proc, since BPF cannot be used: " in log
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -8,6 +8,8 @@ import time
 import psutil
 import pytest
 
+from procmond_daemon import COLLECTORS, collector_args
+
 pytestmark = pytest.mark.spawns
 
 # procmond reads rss from /proc/PID/stat, psutil from statm. Since Linux 6.2
@@ -26,18 +28,21 @@ def wait_exec(pid, name, timeout=5.0):
         time.sleep(0.01)
 
 
-def snapshot_json(bin_dir):
-    out = subprocess.run([bin_dir / "procmond", "snapshot", "--json"], check=True,
+def snapshot_json(bin_dir, *args):
+    out = subprocess.run([bin_dir / "procmond", "snapshot", "--json", *args], check=True,
                          capture_output=True).stdout
     doc = json.loads(out)
     return doc, {p["pid"]: p for p in doc["processes"]}
 
 
-def test_json_agrees_with_psutil(bin_dir, spawn):
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_json_agrees_with_psutil(bin_dir, spawn, collector):
+    args = collector_args(bin_dir, collector)
     children = [spawn(["/bin/sleep", f"3600.{i}"]) for i in range(3)]
     for c in children:
         wait_exec(c.pid, "sleep")
-    doc, by_pid = snapshot_json(bin_dir)
+    doc, by_pid = snapshot_json(bin_dir, *args)
+    assert doc["collector"] == collector
     assert doc["count"] == len(doc["processes"]) >= len(children)
     boot = psutil.boot_time()
     ticks = os.sysconf("SC_CLK_TCK")
@@ -113,3 +118,35 @@ def test_missing_proc_root_is_a_clear_error(bin_dir):
                        capture_output=True, text=True)
     assert r.returncode == 3  # /proc could not be read at all
     assert "/no/such/dir" in r.stderr
+
+
+def as_nobody(bin_dir, *args):
+    """procmond snapshot ARGS as nobody (we are root) or as ourselves (we are not)."""
+    argv = [str(bin_dir / "procmond"), "snapshot", *args]
+    if os.geteuid() == 0:
+        if not os.access(bin_dir / "procmond", os.X_OK, effective_ids=False):
+            pytest.skip("the build is not executable by nobody")
+        argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True)
+
+
+def test_unprivileged_auto_reads_proc_and_says_why_not_bpf(bin_dir):
+    r = as_nobody(bin_dir, "--json")
+    if r.returncode != 0 and "Permission denied" in r.stderr:
+        pytest.skip("nobody cannot reach the build directory here")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["collector"] == "proc"
+    assert ("CAP_BPF" in doc["collector_fallback"]
+            or "built without it" in doc["collector_fallback"]), doc["collector_fallback"]
+    assert doc["count"] > 10  # and /proc still read every process
+
+
+def test_unprivileged_bpf_is_refused_in_one_line(bin_dir):
+    r = as_nobody(bin_dir, "--collector", "bpf")
+    if "Permission denied" in r.stderr and "BPF" not in r.stderr:
+        pytest.skip("nobody cannot reach the build directory here")
+    assert r.returncode == 3
+    assert r.stderr.startswith("procmond snapshot: the BPF collector cannot be used: ")
+    assert r.stderr.count("\n") == 1
+    assert r.stdout == ""

@@ -2,12 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
 #include "deliberate_leak.hpp"
 #include "deliberate_slowdown.hpp"
+#include "procfs/pid_directory.hpp"
 #include "task_iterator.hpp"
 
 namespace procmond::bpf {
@@ -31,7 +35,34 @@ BpfCollector::BpfCollector(const CollectorOptions& options)
       proc_fd_(procfs::open_proc_root(options.proc_root)),
       iterator_(std::make_unique<TaskIterator>()),
       decoder_(host_units()),
-      identities_(proc_fd_.get(), options.max_cmdline_bytes, buf_) {}
+      identities_(proc_fd_.get(), options.max_cmdline_bytes, buf_) {
+  find_hidden();
+}
+
+// A pid /proc lists before and after a walk of the iterator, but the walk
+// did not see, is hidden from it (short-lived processes are in only one of
+// the listings). Once, when made: it costs a /proc listing or two.
+void BpfCollector::find_hidden() {
+  auto listing = [this] {
+    std::vector<pid_t> pids;
+    procfs::PidDirectory dir(proc_fd_.get());
+    if (!dir.for_each_pid([&](pid_t pid, std::string_view) { pids.push_back(pid); }))
+      throw std::system_error(errno, std::generic_category(), "list " + options_.proc_root);
+    std::sort(pids.begin(), pids.end());
+    return pids;
+  };
+  std::vector<pid_t> before = listing();
+  if (!decoder_.decode(iterator_->read(), samples_))
+    throw std::runtime_error("the BPF task iterator's records are malformed");
+  std::vector<pid_t> after = listing();
+  std::vector<pid_t> walked;
+  for (const auto& s : samples_) walked.push_back(s.stat.pid);
+  std::vector<pid_t> listed;
+  std::set_intersection(before.begin(), before.end(), after.begin(), after.end(),
+                        std::back_inserter(listed));
+  std::set_difference(listed.begin(), listed.end(), walked.begin(), walked.end(),
+                      std::back_inserter(hidden_));
+}
 
 BpfCollector::~BpfCollector() = default;
 

@@ -29,6 +29,7 @@ class BpfCollector final : public Collector {
   ~BpfCollector() override;
   const Snapshot& collect() override;
   const char* name() const override { return "bpf"; }
+  std::span<const pid_t> hidden() const override { return hidden_; }
 
  private:
   struct CacheEntry {
@@ -37,6 +38,7 @@ class BpfCollector final : public Collector {
   };
 
   void add(TaskSample& sample);
+  void find_hidden();
   void sweep();
 
   CollectorOptions options_;
@@ -47,6 +49,7 @@ class BpfCollector final : public Collector {
   TaskRecordDecoder decoder_;
   std::vector<TaskSample> samples_;
   std::unordered_map<pid_t, CacheEntry> cache_;
+  std::vector<pid_t> hidden_;
   Snapshot snapshot_;
   procfs::SmallFileBuffer buf_{};
   IdentityTracker identities_;  // after buf_, which it borrows

@@ -23,18 +23,17 @@ namespace {
 // carry the kernel's global pids, which are ours only there.
 constexpr ino_t kInitPidNamespaceInode = 0xEFFFFFFCu;
 
-// libbpf's own messages: kept (the last warning says why a load failed)
-// rather than printed, since a fallback to /proc is not an error.
-thread_local std::string* libbpf_last = nullptr;
+// libbpf's own messages: the first warning (usually the one that says why a
+// load failed) is kept rather than printed, since a fallback to /proc is not
+// an error.
+thread_local std::string* libbpf_first = nullptr;
 
 int keep_libbpf_message(libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG || libbpf_last == nullptr) return 0;
+  if (level == LIBBPF_DEBUG || libbpf_first == nullptr || !libbpf_first->empty()) return 0;
   char line[512];
-  int n = std::vsnprintf(line, sizeof(line), format, args);
-  if (n > 0) {
-    std::string text(line);
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    if (!text.empty()) *libbpf_last = text;
+  if (std::vsnprintf(line, sizeof(line), format, args) > 0) {
+    *libbpf_first = line;
+    while (!libbpf_first->empty() && libbpf_first->back() == '\n') libbpf_first->pop_back();
   }
   return 0;
 }
@@ -57,9 +56,10 @@ void check_environment() {
 std::string load_failure(int error, const std::string& libbpf_said) {
   std::string why =
       "the BPF task iterator could not be loaded: " + std::string(std::strerror(error));
-  if (error == EPERM || error == EACCES) why += " (it needs root, or CAP_BPF with CAP_PERFMON)";
-  if (!libbpf_said.empty()) why += "; libbpf: " + libbpf_said;
-  return why;
+  // Not permitted says all; otherwise libbpf's first warning says what failed.
+  if (error == EPERM || error == EACCES)
+    return why + " (it needs root, or CAP_BPF with CAP_PERFMON)";
+  return libbpf_said.empty() ? why : why + " (" + libbpf_said + ")";
 }
 
 }  // namespace
@@ -75,13 +75,13 @@ void TaskIterator::LinkDeleter::operator()(bpf_link* link) const {
 TaskIterator::TaskIterator() {
   check_environment();
   std::string said;
-  libbpf_last = &said;
+  libbpf_first = &said;
   auto previous = libbpf_set_print(keep_libbpf_message);
   struct Restore {
     libbpf_print_fn_t fn;
     ~Restore() {
       libbpf_set_print(fn);
-      libbpf_last = nullptr;
+      libbpf_first = nullptr;
     }
   } restore{previous};
 

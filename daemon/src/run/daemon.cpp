@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -36,6 +37,7 @@ wal::WalOptions wal_options(const RunConfig& c) {
 
 CollectorOptions collector_options(const RunConfig& c) {
   CollectorOptions o;
+  o.kind = c.collector;
   o.proc_root = c.proc_root;
   o.max_cmdline_bytes = c.max_cmdline_bytes;
   return o;
@@ -58,7 +60,9 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
   started_mono_ns_ = monotonic_ns();
   // Before the socket and the WAL: a collector that cannot be made (a bad
   // PROCMOND_DELIBERATE_SLOWDOWN_NS or _LEAK_BYTES, no /proc) is refused in one line.
-  auto collector = make_collector(collector_options(config_));
+  auto collector = make_collector(collector_options(config_), &collector_why_);
+  collector_name_ = collector->name();
+  collector_hidden_.assign(collector->hidden().begin(), collector->hidden().end());
   // The socket first: a client may connect while the WAL is recovered.
   claim_socket_path(config_.socket);
   using Endpoint = asio::local::stream_protocol::endpoint;
@@ -86,6 +90,14 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       std::move(writer), wal_options(config_).sync, config_.batch_delay, io_,
       [this](auto&& batches) { on_written(std::move(batches)); },
       [this](std::uint64_t seq) { on_durable(seq); });
+  if (collector_why_.empty()) log_line(std::string("collector: ") + collector_name_);
+  if (!collector_hidden_.empty())
+    log_line(
+        fmt::format("collector: {} processes /proc lists are hidden from it and go unseen "
+                    "(pids {})",
+                    collector_hidden_.size(), fmt::join(collector_hidden_, " ")));
+  else
+    log_line("collector: proc, since BPF cannot be used: " + collector_why_);
   poller_ = std::make_unique<Poller>(std::move(collector), io_);
   start_connector();
   synthetic_left_ = config_.synthetic_events;
@@ -116,13 +128,14 @@ void Daemon::start_connector() {
   if (connector_) {
     connector_fd_.emplace(io_, ::dup(connector_->fd()));
     log_line(
-        "events from: the netlink proc connector (every fork, exec and exit) and a /proc poll "
+        "events from: the netlink proc connector (every fork, exec and exit) and a poll of every "
+        "process "
         "every " +
         std::to_string(config_.interval.count()) + " ms");
   } else {
-    log_line("events from: a /proc poll every " + std::to_string(config_.interval.count()) +
-             " ms only (processes shorter than that may go unseen): the connector " +
-             connector_why_);
+    log_line(
+        "events from: a poll of every process every " + std::to_string(config_.interval.count()) +
+        " ms only (processes shorter than that may go unseen): the connector " + connector_why_);
   }
 }
 
@@ -420,6 +433,10 @@ nlohmann::json Daemon::status() {
       {"pid", ::getpid()},
       {"uptime_s", static_cast<double>(monotonic_ns() - started_mono_ns_) * 1e-9},
       {"source", connector_ ? "connector+poll" : "poll"},
+      {"collector", collector_name_},
+      {"collector_hidden", collector_hidden_},
+      {"collector_fallback",
+       collector_why_.empty() ? nlohmann::json(nullptr) : nlohmann::json(collector_why_)},
       {"connector", connector_ ? nlohmann::json("in force") : nlohmann::json(connector_why_)},
       {"interval_ms", backpressure_.interval().count()},
       {"base_interval_ms", backpressure_.base().count()},

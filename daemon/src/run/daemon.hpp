@@ -78,7 +78,10 @@ class Daemon final : public SessionHost {
   std::size_t stalled_ = 0;  // subscribers stalled at the last look
   std::optional<ProcConnector> connector_;
   std::optional<boost::asio::posix::stream_descriptor> connector_fd_;
-  std::string connector_why_;  // why it is not in force
+  std::string connector_why_;            // why it is not in force
+  std::string collector_name_;           // "bpf" or "proc"
+  std::string collector_why_;            // why not BPF, when auto fell back to /proc
+  std::vector<pid_t> collector_hidden_;  // pids /proc lists that it cannot see
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<WalWorker> wal_;
   wal::RecoveryReport recovery_;

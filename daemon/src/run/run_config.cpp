@@ -193,6 +193,12 @@ void load_config_file(const std::filesystem::path& file, RunConfig& c) {
     wal.no_others();
 
     Keys col(section(root, "collector"), "collector.");
+    col.take("kind", [&](const toml::node& n) {
+      std::string s = Keys::text(n);
+      auto kind = parse_collector_kind(s);
+      if (!kind) throw std::invalid_argument("'" + s + "' is not one of auto, bpf, proc");
+      c.collector = *kind;
+    });
     col.string("proc_root", c.proc_root);
     col.size("max_cmdline", c.max_cmdline_bytes);
     col.take("connector",

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string>
 
+#include "collector.hpp"
+
 namespace procmond {
 
 enum class ConnectorMode { kAuto, kOn, kOff };  // kOn: refuse to start without it
@@ -44,6 +46,7 @@ struct RunConfig {
   std::chrono::seconds retain_age{7 * 24 * 3600};
 
   // Collection.
+  CollectorKind collector = CollectorKind::kAuto;  // bpf where it loads, else /proc
   std::string proc_root = "/proc";
   std::size_t max_cmdline_bytes = 4096;
   ConnectorMode connector = ConnectorMode::kAuto;
