@@ -23,7 +23,7 @@ std::unique_ptr<Collector> make_bpf_collector(const CollectorOptions& options) {
 #else
   throw std::runtime_error(
       "this procmond was built without it (libbpf-dev, bpftool or clang was missing at build "
-      "time)");
+      "time, or PROCMOND_WITH_BPF was off)");
 #endif
 }
 

@@ -142,7 +142,9 @@ TEST(DeliberateLeak, EachCycleLeaksTheKnobResident) {
   collector->collect();  // the first cycle fills the cache: not measured
   const std::uint64_t heap_before = heap_in_use(), rss_before = resident_bytes();
   for (int i = 0; i < kCycles; ++i) collector->collect();
-  if (kMallinfoCounts) EXPECT_GE(heap_in_use() - heap_before, kKnob * kCycles);
+  if (kMallinfoCounts) {
+    EXPECT_GE(heap_in_use() - heap_before, kKnob * kCycles);
+  }
   EXPECT_GE(resident_bytes() - rss_before, kKnob * kCycles * 9 / 10);
 }
 
