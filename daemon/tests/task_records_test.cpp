@@ -62,6 +62,31 @@ TEST(AdjustCputime, APreviousSplitAtOrAboveTheRuntimeStands) {
   EXPECT_EQ(s.stime_ns, prev.stime_ns);
 }
 
+TEST(NextSplit, StartsFromTheSplitProcReportedWhenItIsTheLater) {
+  // /proc reported 60/40 since our 50/30: from its floor we report what it would.
+  const GroupCpu cpu{.runtime_ns = 120 * kMs, .utime_ns = 50 * kMs, .stime_ns = 50 * kMs};
+  const CpuSplit proc{.utime_ns = 60 * kMs, .stime_ns = 40 * kMs};
+  const CpuSplit s = next_split(cpu, {.utime_ns = 50 * kMs, .stime_ns = 30 * kMs}, proc);
+  const CpuSplit expected = adjust_cputime(cpu, proc);
+  EXPECT_EQ(s.utime_ns, expected.utime_ns);
+  EXPECT_EQ(s.stime_ns, expected.stime_ns);
+  EXPECT_EQ(next_split(cpu, {}, proc).utime_ns, expected.utime_ns);  // first sight
+}
+
+// We reported 80/20 of 100 ms; /proc then worked out 70/35 of 105 ms from an
+// older floor. From /proc's (the larger total) utime would go back to 71;
+// from ours it stays at 80.
+TEST(NextSplit, NeitherSideGoesBelowOurLastSplitThoughProcsHasMoreInAll) {
+  const CpuSplit ours{.utime_ns = 80 * kMs, .stime_ns = 20 * kMs};
+  const CpuSplit proc{.utime_ns = 70 * kMs, .stime_ns = 35 * kMs};
+  const GroupCpu cpu{.runtime_ns = 106 * kMs, .utime_ns = 2 * kMs, .stime_ns = 1 * kMs};
+  ASSERT_LT(adjust_cputime(cpu, proc).utime_ns, ours.utime_ns);  // the fall avoided
+  const CpuSplit s = next_split(cpu, ours, proc);
+  EXPECT_GE(s.utime_ns, ours.utime_ns);
+  EXPECT_GE(s.stime_ns, ours.stime_ns);
+  EXPECT_EQ(s.total(), cpu.runtime_ns);
+}
+
 procmond_process_record process(pid_t pid, const char* comm) {
   procmond_process_record r{};
   r.leader.kind = PROCMOND_RECORD_PROCESS;
@@ -168,6 +193,37 @@ TEST(Decode, ConvertsUnitsAsProcDoes) {
   EXPECT_EQ(out[0].stat.rss_pages, 7u);
   EXPECT_EQ(out[0].rss_bytes, 7u * 4096);
   EXPECT_EQ(out[0].stat.state, 'T');
+}
+
+// A kernel thread may borrow a process's mm for a while (kthread_use_mm);
+// /proc shows it none, and neither do we.
+TEST(Decode, AKernelThreadHasNoMemoryEvenWithABorrowedMm) {
+  auto p = process(7, "io_worker");
+  p.flags = 0x00200000;  // PF_KTHREAD
+  p.total_vm_pages = 10;
+  p.rss_pages[1] = 5;
+  p.start_code = p.end_code = p.start_stack = p.arg_start = p.arg_end = p.env_start = p.env_end =
+      0x1000;
+  auto user = p;
+  user.leader.tgid = 8;
+  user.flags = 0;
+  Stream s;
+  s.add(p).add(user);
+  TaskRecordDecoder d({.ns_per_tick = 10 * kMs, .page_size = 4096});
+  std::vector<TaskSample> out;
+  ASSERT_TRUE(d.decode(s.bytes, out));
+  ASSERT_EQ(out.size(), 2u);
+  const StatFields& k = out[0].stat;
+  EXPECT_TRUE(k.kernel_thread());
+  EXPECT_EQ(k.vsize_bytes, 0u);
+  EXPECT_EQ(k.rss_pages, 0u);
+  EXPECT_EQ(out[0].rss_bytes, 0u);
+  for (std::uint64_t a :
+       {k.start_code, k.end_code, k.start_stack, k.arg_start, k.arg_end, k.env_start, k.env_end})
+    EXPECT_EQ(a, 0u);
+  EXPECT_EQ(out[1].stat.vsize_bytes, 40960u);  // the same record as a process's: all there
+  EXPECT_EQ(out[1].stat.rss_pages, 5u);
+  EXPECT_EQ(out[1].stat.end_code, 0x1000u);
 }
 
 TEST(Decode, AThreadBeforeItsLeaderOrWithoutOneIsHandled) {

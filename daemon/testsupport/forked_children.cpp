@@ -28,14 +28,9 @@ pid_t fork_or_throw() {
 }  // namespace
 
 pid_t ForkedChildren::spawn_paused() {
-  pid_t parent = ::getpid();
-  pid_t pid = fork_or_throw();
-  if (pid == 0) {
-    die_with_parent(parent);
+  return spawn([] {
     for (;;) ::pause();
-  }
-  pids_.push_back(pid);
-  return pid;
+  });
 }
 
 pid_t ForkedChildren::spawn_exec(const std::vector<std::string>& argv) {
@@ -45,20 +40,27 @@ pid_t ForkedChildren::spawn_exec(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t parent = ::getpid();
-  pid_t pid = fork_or_throw();
-  if (pid == 0) {
-    die_with_parent(parent);
+  return spawn([&] {
     ::execv(args[0], args.data());
     ::_exit(127);
-  }
-  pids_.push_back(pid);
-  return pid;
+  });
 }
 
 pid_t ForkedChildren::spawn_zombie() {
   pid_t pid = fork_or_throw();
   if (pid == 0) ::_exit(0);
+  pids_.push_back(pid);
+  return pid;
+}
+
+pid_t ForkedChildren::spawn(const std::function<void()>& body) {
+  pid_t parent = ::getpid();
+  pid_t pid = fork_or_throw();
+  if (pid == 0) {
+    die_with_parent(parent);
+    body();
+    ::_exit(0);
+  }
   pids_.push_back(pid);
   return pid;
 }

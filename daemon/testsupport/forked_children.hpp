@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ class ForkedChildren {
   pid_t spawn_exec(const std::vector<std::string>& argv);
   // A child that exits at once and stays a zombie until reap() or kill_all().
   pid_t spawn_zombie();
+  // A child that runs `body`, then exits (a zombie until reaped); a body that
+  // should live on ends in pause() or exec. The child calls nothing but
+  // `body` (no allocation): forked from a single-threaded parent (a test),
+  // the body may do anything; from a threaded one, only async-signal-safe calls.
+  pid_t spawn(const std::function<void()>& body);
 
   // Grows or shrinks the set of paused children to `n` (benchmark pools).
   void resize_paused(std::size_t n);

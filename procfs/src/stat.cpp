@@ -60,6 +60,7 @@ bool scan_unsigned(const char*& p, const char* end, std::uint64_t& out) {
   if constexpr (kLong && std::endian::native == std::endian::little) {
     for (std::uint64_t run = 0; end - p >= 8;) {
       const int n = leading_digits(p, run);
+      if (n == 0) break;  // `run` still holds the last step's 8 digits: not to be added twice
       if (__builtin_mul_overflow(v, kPow10[n], &v) || __builtin_add_overflow(v, run, &v))
         return false;
       p += n;

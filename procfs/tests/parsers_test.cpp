@@ -70,6 +70,22 @@ TEST(ParseStat, ALineEndingAtField24LeavesTheTailZero) {
   EXPECT_EQ(f.start_stack, 0u);
 }
 
+// The addresses are read 8 digits a step: one of exactly 8 or 16 digits ends
+// a step, and the next (no digit) must add nothing. A non-PIE program's code
+// ends at an 8-digit address (cc1plus: 28879845), which read as 57759690.
+TEST(ParseStat, AnAddressOfEightOrSixteenDigitsIsReadOnce) {
+  StatFields f;
+  std::string line = full_stat_line("cc1plus");
+  line.replace(line.find("93948722479104"), 14, "6651904");
+  line.replace(line.find("93948722498985"), 14, "28879845");
+  line.replace(line.find("140731112786354"), 15, "1407311127863540");
+  ASSERT_TRUE(parse_stat(line, f));
+  EXPECT_EQ(f.start_code, 6651904u);
+  EXPECT_EQ(f.end_code, 28879845u);
+  EXPECT_EQ(f.arg_start, 1407311127863540u);
+  EXPECT_EQ(f.arg_end, 140731112786374u);
+}
+
 TEST(ParseStat, AnExecAddressThatIsNotANumberIsMalformed) {
   StatFields f;
   std::string line = full_stat_line("cat");

@@ -86,11 +86,9 @@ void BpfCollector::add(TaskSample& sample) {
   CacheEntry& entry = cache_[f.pid];
   if (entry.tracked.seen_cycle != 0 && entry.tracked.identity.start_time != f.start_time)
     entry.reported = {};  // a reused pid: another process's times
-  // /proc stores each split it reports and never goes below it; we report
-  // more often than /proc is read, so the later of the two is our floor.
-  const CpuSplit& prev =
-      entry.reported.total() > sample.kernel_prev.total() ? entry.reported : sample.kernel_prev;
-  entry.reported = adjust_cputime(sample.cpu, prev);
+  // /proc stores each split it reports and never goes below it; so do we,
+  // from /proc's where it is the later of the two.
+  entry.reported = next_split(sample.cpu, entry.reported, sample.kernel_prev);
   f.utime = decoder_.ticks(entry.reported.utime_ns);
   f.stime = decoder_.ticks(entry.reported.stime_ns);
   identities_.track(f.pid, f, entry.tracked, snapshot_.stats);

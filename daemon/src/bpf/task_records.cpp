@@ -52,6 +52,12 @@ CpuSplit adjust_cputime(const GroupCpu& cpu, const CpuSplit& prev) {
   return {utime, stime};
 }
 
+CpuSplit next_split(const GroupCpu& cpu, const CpuSplit& reported, const CpuSplit& kernel_prev) {
+  const bool proc_is_later =
+      kernel_prev.utime_ns >= reported.utime_ns && kernel_prev.stime_ns >= reported.stime_ns;
+  return adjust_cputime(cpu, proc_is_later ? kernel_prev : reported);
+}
+
 char state_letter(std::uint32_t state, std::int32_t exit_state) {
   std::uint32_t report = (state | static_cast<std::uint32_t>(exit_state)) & kTaskReport;
   if ((state & kTaskIdle) == kTaskIdle) report = kTaskReportIdle;
@@ -90,6 +96,14 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   f.cstime = ticks(r.cstime_ns);
   f.threads = static_cast<std::uint32_t>(r.nr_threads);
   f.start_time = ticks(r.start_boottime_ns);
+  s.uid = r.uid;
+  s.cpu = {.runtime_ns = r.leader.runtime_ns + r.exited_runtime_ns,
+           .utime_ns = r.leader.utime_ns + r.exited_utime_ns,
+           .stime_ns = r.leader.stime_ns + r.exited_stime_ns};
+  s.kernel_prev = {r.prev_utime_ns, r.prev_stime_ns};
+  // /proc shows no memory for a kernel thread, not even the mm one borrows
+  // for a while (kthread_use_mm): get_task_mm() gives a kernel thread none.
+  if (f.kernel_thread()) return;
   f.vsize_bytes = r.total_vm_pages * units_.page_size;
   // stat's RSS: each counter's folded count, a negative one read as 0
   // (percpu_counter_read_positive), as get_mm_rss() sums them.
@@ -104,11 +118,6 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   f.arg_end = r.arg_end;
   f.env_start = r.env_start;
   f.env_end = r.env_end;
-  s.uid = r.uid;
-  s.cpu = {.runtime_ns = r.leader.runtime_ns + r.exited_runtime_ns,
-           .utime_ns = r.leader.utime_ns + r.exited_utime_ns,
-           .stime_ns = r.leader.stime_ns + r.exited_stime_ns};
-  s.kernel_prev = {r.prev_utime_ns, r.prev_stime_ns};
 }
 
 bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<TaskSample>& out) {

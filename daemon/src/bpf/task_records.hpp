@@ -31,7 +31,7 @@ struct CpuSplit {
 };
 
 // One process, with every field /proc's stat gives but utime and stime,
-// which the caller fills with adjust_cputime() (it keeps the last split).
+// which the caller fills with next_split() (it keeps the last split).
 struct TaskSample {
   StatFields stat;
   std::uint64_t rss_bytes = 0;
@@ -44,6 +44,15 @@ struct TaskSample {
 // user/system split to the exact runtime, never letting either side go below
 // `prev`, the split reported before. What /proc/PID/stat prints, in ns.
 CpuSplit adjust_cputime(const GroupCpu& cpu, const CpuSplit& prev);
+
+// The split to report after `reported`, the one we reported last: the
+// kernel's cputime_adjust from a floor that keeps both sides from going down.
+// `kernel_prev`, the split /proc last reported, is the floor where it is at or
+// above ours on both sides (then it is the later one, and we report what /proc
+// would); /proc works its split out from its own floor, not knowing ours, so a
+// /proc read between two of ours may store one with more in all but less on
+// one side, and from that floor the side would go down.
+CpuSplit next_split(const GroupCpu& cpu, const CpuSplit& reported, const CpuSplit& kernel_prev);
 
 // The letter /proc prints for a task's state (task_state_index in
 // include/linux/sched.h): R S D T t X Z P I.
