@@ -21,12 +21,6 @@ struct sched_entity {
 } PROCMOND_CORE;
 
 
-struct cred {
-  struct {
-    __u32 val;
-  } uid;
-} PROCMOND_CORE;
-
 struct upid {
   int nr;
 } PROCMOND_CORE;
@@ -83,7 +77,6 @@ struct task_struct {
   __u64 utime;
   __u64 stime;
   __u64 start_boottime;
-  const struct cred *real_cred;
   char comm[16];
   struct signal_struct *signal;
 } PROCMOND_CORE;

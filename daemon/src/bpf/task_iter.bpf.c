@@ -70,7 +70,6 @@ int dump_task(struct bpf_iter__task *ctx) {
   r.state = task->__state;
   r.exit_state = task->exit_state;
   r.start_boottime_ns = task->start_boottime;
-  r.uid = task->real_cred->uid.val;
 
   struct signal_struct *sig = task->signal;
   r.nr_threads = sig->nr_threads;

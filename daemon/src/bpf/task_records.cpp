@@ -96,7 +96,6 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   f.cstime = ticks(r.cstime_ns);
   f.threads = static_cast<std::uint32_t>(r.nr_threads);
   f.start_time = ticks(r.start_boottime_ns);
-  s.uid = r.uid;
   s.cpu = {.runtime_ns = r.leader.runtime_ns + r.exited_runtime_ns,
            .utime_ns = r.leader.utime_ns + r.exited_utime_ns,
            .stime_ns = r.leader.stime_ns + r.exited_stime_ns};

@@ -35,7 +35,6 @@ struct CpuSplit {
 struct TaskSample {
   StatFields stat;
   std::uint64_t rss_bytes = 0;
-  uid_t uid = 0;
   GroupCpu cpu;
   CpuSplit kernel_prev;  // the split /proc last reported (signal->prev_cputime)
 };
