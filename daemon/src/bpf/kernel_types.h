@@ -13,13 +13,12 @@
 struct seq_file;
 
 struct bpf_iter_meta {
-  struct seq_file *seq;
+  struct seq_file* seq;
 } PROCMOND_CORE;
 
 struct sched_entity {
   __u64 sum_exec_runtime;
 } PROCMOND_CORE;
-
 
 struct upid {
   int nr;
@@ -42,7 +41,7 @@ struct percpu_counter {
 
 struct signal_struct {
   int nr_threads;
-  struct pid *pids[4];
+  struct pid* pids[4];
   __u64 utime; /* threads that have exited */
   __u64 stime;
   __u64 cutime; /* reaped children */
@@ -67,32 +66,32 @@ struct task_struct {
   unsigned int __state;
   unsigned int flags;
   struct sched_entity se;
-  struct mm_struct *mm;
+  struct mm_struct* mm;
   int exit_state;
   int pid;
   int tgid;
-  struct task_struct *real_parent;
-  struct pid *thread_pid;
-  void *worker_private; /* a kernel thread's struct kthread */
+  struct task_struct* real_parent;
+  struct pid* thread_pid;
+  void* worker_private; /* a kernel thread's struct kthread */
   __u64 utime;
   __u64 stime;
   __u64 start_boottime;
   char comm[16];
-  struct signal_struct *signal;
+  struct signal_struct* signal;
 } PROCMOND_CORE;
 
 struct kthread {
-  void *data; /* a workqueue worker's struct worker */
-  char *full_name;
+  void* data; /* a workqueue worker's struct worker */
+  char* full_name;
 } PROCMOND_CORE;
 
 struct worker {
-  void *current_work;
-  void *pool;
+  void* current_work;
+  void* pool;
   char desc[32];
 } PROCMOND_CORE;
 
 struct bpf_iter__task {
-  struct bpf_iter_meta *meta;
-  struct task_struct *task;
+  struct bpf_iter_meta* meta;
+  struct task_struct* task;
 } PROCMOND_CORE;

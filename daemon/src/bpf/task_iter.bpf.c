@@ -22,7 +22,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define MM_ANONPAGES 1
 #define MM_SHMEMPAGES 3
 
-static __always_inline void read_times(struct task_struct *t, struct procmond_thread_record *r) {
+static __always_inline void read_times(struct task_struct* t, struct procmond_thread_record* r) {
   r->utime_ns = t->utime;
   r->stime_ns = t->stime;
   r->runtime_ns = t->se.sum_exec_runtime;
@@ -31,23 +31,23 @@ static __always_inline void read_times(struct task_struct *t, struct procmond_th
 /* What /proc/PID/stat prints as the comm of a kernel thread: its full name
  * (which may pass 16 bytes), and for a workqueue worker the description of
  * its latest work, marked '+' while it runs it and '-' after. */
-static __always_inline void read_kthread_name(struct task_struct *task,
-                                              struct procmond_process_record *r) {
-  struct kthread *kthread = (struct kthread *)BPF_CORE_READ(task, worker_private);
+static __always_inline void read_kthread_name(struct task_struct* task,
+                                              struct procmond_process_record* r) {
+  struct kthread* kthread = (struct kthread*)BPF_CORE_READ(task, worker_private);
   if (!kthread) return;
-  char *full_name = BPF_CORE_READ(kthread, full_name);
+  char* full_name = BPF_CORE_READ(kthread, full_name);
   if (full_name) bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), full_name);
   if (!(task->flags & PF_WQ_WORKER)) return;
-  struct worker *worker = (struct worker *)BPF_CORE_READ(kthread, data);
+  struct worker* worker = (struct worker*)BPF_CORE_READ(kthread, data);
   if (!worker || !BPF_CORE_READ(worker, pool)) return;
   bpf_probe_read_kernel_str(r->wq_desc, sizeof(r->wq_desc), &worker->desc);
   r->wq_mark = BPF_CORE_READ(worker, current_work) ? '+' : '-';
 }
 
 SEC("iter/task")
-int dump_task(struct bpf_iter__task *ctx) {
-  struct seq_file *seq = ctx->meta->seq;
-  struct task_struct *task = ctx->task;
+int dump_task(struct bpf_iter__task* ctx) {
+  struct seq_file* seq = ctx->meta->seq;
+  struct task_struct* task = ctx->task;
   if (!task) return 0;
 
   if (task->pid != task->tgid) {
@@ -71,7 +71,7 @@ int dump_task(struct bpf_iter__task *ctx) {
   r.exit_state = task->exit_state;
   r.start_boottime_ns = task->start_boottime;
 
-  struct signal_struct *sig = task->signal;
+  struct signal_struct* sig = task->signal;
   r.nr_threads = sig->nr_threads;
   r.exited_utime_ns = sig->utime;
   r.exited_stime_ns = sig->stime;
@@ -80,10 +80,10 @@ int dump_task(struct bpf_iter__task *ctx) {
   r.cstime_ns = sig->cstime;
   r.prev_utime_ns = sig->prev_cputime.utime;
   r.prev_stime_ns = sig->prev_cputime.stime;
-  r.pgrp = BPF_CORE_READ(sig, pids[PIDTYPE_PGID], numbers[0].nr);
-  r.session = BPF_CORE_READ(sig, pids[PIDTYPE_SID], numbers[0].nr);
+  r.pgrp = sig->pids[PIDTYPE_PGID]->numbers[0].nr;
+  r.session = sig->pids[PIDTYPE_SID]->numbers[0].nr;
 
-  struct mm_struct *mm = task->mm;
+  struct mm_struct* mm = task->mm;
   if (mm) {
     r.total_vm_pages = mm->total_vm;
     r.rss_pages[0] = mm->rss_stat[MM_FILEPAGES].count;
@@ -98,7 +98,7 @@ int dump_task(struct bpf_iter__task *ctx) {
     r.env_end = mm->env_end;
   }
 
-  bpf_probe_read_kernel(r.comm, sizeof(task->comm), &task->comm);
+  __builtin_memcpy(r.comm, task->comm, sizeof(task->comm));
   if (r.flags & PF_KTHREAD) read_kthread_name(task, &r);
 
   bpf_seq_write(seq, &r, sizeof(r));
