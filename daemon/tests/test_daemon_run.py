@@ -74,7 +74,13 @@ def test_status_says_which_source_is_in_force(procmond):
 def test_a_real_process_is_started_then_exited(procmond, spawn, bin_dir, collector):
     # The connector off: every event comes from the collector under test.
     d = procmond(*FAST, *collector_args(bin_dir, collector))
-    assert d.status()["collector"] == collector
+    st = d.status()
+    assert st["collector"] == collector
+    assert st["collector_fallback"] is None  # asked for, so in force or refused
+    assert f"procmond: collector: {collector}\n" in d.log_text()
+    assert "since BPF cannot be used" not in d.log_text()
+    hidden = " ".join(str(pid) for pid in st["collector_hidden"])
+    assert (f"hidden from it, so unseen: {hidden}\n" in d.log_text()) == bool(hidden)
     f = Follower(d, "--kind", "started,exited")
     try:
         time.sleep(0.3)  # subscribed before the child starts

@@ -90,14 +90,13 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       std::move(writer), wal_options(config_).sync, config_.batch_delay, io_,
       [this](auto&& batches) { on_written(std::move(batches)); },
       [this](std::uint64_t seq) { on_durable(seq); });
-  if (collector_why_.empty()) log_line(std::string("collector: ") + collector_name_);
-  if (!collector_hidden_.empty())
-    log_line(
-        fmt::format("collector: {} processes /proc lists are hidden from it and go unseen "
-                    "(pids {})",
-                    collector_hidden_.size(), fmt::join(collector_hidden_, " ")));
+  if (collector_why_.empty())
+    log_line(std::string("collector: ") + collector_name_);
   else
     log_line("collector: proc, since BPF cannot be used: " + collector_why_);
+  if (!collector_hidden_.empty())
+    log_line(fmt::format("collector: pids /proc lists that are hidden from it, so unseen: {}",
+                         fmt::join(collector_hidden_, " ")));
   poller_ = std::make_unique<Poller>(std::move(collector), io_);
   start_connector();
   synthetic_left_ = config_.synthetic_events;
@@ -128,9 +127,8 @@ void Daemon::start_connector() {
   if (connector_) {
     connector_fd_.emplace(io_, ::dup(connector_->fd()));
     log_line(
-        "events from: the netlink proc connector (every fork, exec and exit) and a poll of every "
-        "process "
-        "every " +
+        "events from: the netlink proc connector (every fork, exec and exit) and a poll of "
+        "every process every " +
         std::to_string(config_.interval.count()) + " ms");
   } else {
     log_line(
