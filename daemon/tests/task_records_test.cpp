@@ -259,3 +259,55 @@ TEST(Decode, RefusesBytesThatAreNotWholeRecords) {
 
 }  // namespace
 }  // namespace procmond::bpf
+
+namespace procmond::bpf {
+namespace {
+
+// As TaskIterator::walk hands the bytes over: each read's, after what the
+// last take() left of a record the read cut.
+bool decode_in_reads(TaskRecordDecoder& d, const std::vector<char>& bytes, std::size_t cut,
+                     std::vector<TaskSample>& out) {
+  d.begin(out);
+  std::vector<char> pending;
+  for (std::size_t at = 0; at < bytes.size();) {
+    std::size_t n = std::min(cut, bytes.size() - at);
+    pending.insert(pending.end(), bytes.begin() + at, bytes.begin() + at + n);
+    at += n;
+    auto used = d.take(pending, out);
+    if (!used) return false;
+    pending.erase(pending.begin(), pending.begin() + *used);
+  }
+  if (!pending.empty()) return false;
+  d.finish(out);
+  return true;
+}
+
+TEST(Decode, RecordsCutByAnyReadAreJoined) {
+  Stream s;
+  s.add(process(100, "a")).add(thread(100, 1, 2, 3)).add(process(200, "b"));
+  TaskRecordDecoder d({});
+  for (std::size_t cut = 1; cut <= s.bytes.size(); ++cut) {
+    std::vector<TaskSample> out;
+    ASSERT_TRUE(decode_in_reads(d, s.bytes, cut, out)) << "reads of " << cut;
+    ASSERT_EQ(out.size(), 2u) << "reads of " << cut;
+    EXPECT_EQ(out[0].stat.comm.view(), "a");
+    EXPECT_EQ(out[0].cpu.runtime_ns, 3u);
+    EXPECT_EQ(out[1].stat.pid, 200);
+  }
+}
+
+TEST(Decode, TakeLeavesACutRecordAndRefusesAnUnknownOne) {
+  Stream s;
+  s.add(process(100, "a"));
+  TaskRecordDecoder d({});
+  std::vector<TaskSample> out;
+  d.begin(out);
+  std::vector<char> cut(s.bytes.begin(), s.bytes.end() - 1);
+  EXPECT_EQ(d.take(cut, out), 0u);
+  EXPECT_EQ(d.take(s.bytes, out), s.bytes.size());
+  std::vector<char> unknown(sizeof(procmond_thread_record), 0);
+  EXPECT_EQ(d.take(unknown, out), std::nullopt);
+}
+
+}  // namespace
+}  // namespace procmond::bpf

@@ -52,8 +52,7 @@ void BpfCollector::find_hidden() {
     return pids;
   };
   std::vector<pid_t> before = listing();
-  if (!decoder_.decode(iterator_->read(), samples_))
-    throw std::runtime_error("the BPF task iterator's records are malformed");
+  walk();
   std::vector<pid_t> after = listing();
   std::vector<pid_t> walked;
   for (const auto& s : samples_) walked.push_back(s.stat.pid);
@@ -70,8 +69,7 @@ const Snapshot& BpfCollector::collect() {
   snapshot_.processes.clear();
   snapshot_.stats = CycleStats{.cycle = snapshot_.stats.cycle + 1};
   if (leak_bytes_ > 0) leak(leak_bytes_);
-  if (!decoder_.decode(iterator_->read(), samples_))
-    throw std::runtime_error("the BPF task iterator's records are malformed");
+  walk();
   snapshot_.stats.listed = static_cast<std::uint32_t>(samples_.size());
   for (TaskSample& sample : samples_) {
     add(sample);
@@ -79,6 +77,15 @@ const Snapshot& BpfCollector::collect() {
   }
   sweep();
   return snapshot_;
+}
+
+// One walk of the iterator, decoded into samples_ as it is read.
+void BpfCollector::walk() {
+  decoder_.begin(samples_);
+  if (!iterator_->walk(
+          [this](std::span<const char> bytes) { return decoder_.take(bytes, samples_); }))
+    throw std::runtime_error("the BPF task iterator's records are malformed");
+  decoder_.finish(samples_);
 }
 
 void BpfCollector::add(TaskSample& sample) {

@@ -37,6 +37,7 @@ class BpfCollector final : public Collector {
     CpuSplit reported;  // the last split reported, so that neither side goes back
   };
 
+  void walk();
   void add(TaskSample& sample);
   void find_hidden();
   void sweep();

@@ -23,6 +23,10 @@ namespace {
 // carry the kernel's global pids, which are ours only there.
 constexpr ino_t kInitPidNamespaceInode = 0xEFFFFFFCu;
 
+// The kernel fills at most its seq_file buffer (8 pages) per read: a larger
+// buffer would only hold more of RSS.
+constexpr std::size_t kBuffer = 64 * 1024;
+
 // libbpf's own messages: the first warning (usually the one that says why a
 // load failed) is kept rather than printed, since a fallback to /proc is not
 // an error.
@@ -93,24 +97,24 @@ TaskIterator::TaskIterator() {
 
 TaskIterator::~TaskIterator() = default;
 
-std::span<const char> TaskIterator::read() {
+bool TaskIterator::walk(const Take& take) {
   procmon::UniqueFd fd(bpf_iter_create(bpf_link__fd(link_.get())));
   if (!fd) throw std::system_error(errno, std::generic_category(), "bpf_iter_create");
-  // The kernel hands out at most a few pages per read; the buffer keeps the
-  // last walk's size (plus room to grow), so a warm cycle allocates nothing.
-  std::size_t used = 0;
-  if (buf_.size() < (1u << 16)) buf_.resize(1u << 16);
+  buf_.resize(kBuffer);
+  std::size_t kept = 0;  // bytes of a record the last read cut
   for (;;) {
-    if (buf_.size() - used < (1u << 15)) buf_.resize(buf_.size() * 2);
-    ssize_t n = ::read(fd.get(), buf_.data() + used, buf_.size() - used);
+    ssize_t n = ::read(fd.get(), buf_.data() + kept, buf_.size() - kept);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw std::system_error(errno, std::generic_category(), "read the BPF task iterator");
     }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
+    if (n == 0) return kept == 0;  // a cut record at the end is a malformed walk
+    const std::size_t have = kept + static_cast<std::size_t>(n);
+    auto used = take({buf_.data(), have});
+    if (!used) return false;
+    kept = have - *used;
+    std::memmove(buf_.data(), buf_.data() + *used, kept);
   }
-  return {buf_.data(), used};
 }
 
 }  // namespace procmond::bpf

@@ -119,31 +119,38 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   f.env_end = r.env_end;
 }
 
-bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<TaskSample>& out) {
+void TaskRecordDecoder::begin(std::vector<TaskSample>& out) {
   out.clear();
   threads_.clear();
+}
+
+std::optional<std::size_t> TaskRecordDecoder::take(std::span<const char> bytes,
+                                                   std::vector<TaskSample>& out) {
   std::size_t off = 0;
-  while (off < bytes.size()) {
+  for (;;) {
     procmond_thread_record head;
-    if (bytes.size() - off < sizeof(head)) return false;
+    if (bytes.size() - off < sizeof(head)) return off;  // the rest comes with the next read
     std::memcpy(&head, bytes.data() + off, sizeof(head));
     if (head.kind == PROCMOND_RECORD_THREAD) {
       threads_.push_back(head);
       off += sizeof(head);
     } else if (head.kind == PROCMOND_RECORD_PROCESS) {
       procmond_process_record r;
-      if (bytes.size() - off < sizeof(r)) return false;
+      if (bytes.size() - off < sizeof(r)) return off;
       std::memcpy(&r, bytes.data() + off, sizeof(r));
       add_process(r, out);
       off += sizeof(r);
     } else {
-      return false;
+      return std::nullopt;
     }
   }
+}
+
+void TaskRecordDecoder::finish(std::vector<TaskSample>& out) {
   // The walk goes by ascending pid, so `out` is sorted by pid (sorted here if
   // a kernel ever walks otherwise): each thread finds its process by binary
-  // search. A thread whose leader was not seen
-  // (the walk passed the leader just before it was reaped) is dropped.
+  // search. A thread whose leader was not seen (the walk passed the leader
+  // just before it was reaped) is dropped.
   auto by_pid = [](const TaskSample& a, const TaskSample& b) { return a.stat.pid < b.stat.pid; };
   if (!std::is_sorted(out.begin(), out.end(), by_pid)) std::sort(out.begin(), out.end(), by_pid);
   for (const auto& t : threads_) {
@@ -154,6 +161,13 @@ bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<TaskSamp
     it->cpu.utime_ns += t.utime_ns;
     it->cpu.stime_ns += t.stime_ns;
   }
+}
+
+bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<TaskSample>& out) {
+  begin(out);
+  auto taken = take(bytes, out);
+  if (!taken || *taken != bytes.size()) return false;
+  finish(out);
   return true;
 }
 

@@ -7,7 +7,9 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -70,10 +72,18 @@ class TaskRecordDecoder {
  public:
   explicit TaskRecordDecoder(Units units) : units_(units) {}
 
-  // Decodes one whole read of the iterator into `out` (cleared first), in
-  // the order of the records (ascending pid). A live thread's time is added
-  // to its process's. Returns false when the bytes are not a sequence of
-  // whole records (out is then unspecified).
+  // One walk, as the kernel hands it out: begin(), take() on each read's
+  // bytes, finish(). take() decodes every whole record at the front of
+  // `bytes` into `out` and returns how many bytes it used (a record cut by
+  // the end of a read is the caller's to keep for the next), or nullopt on
+  // bytes that are no record. finish() adds each live thread's time to its
+  // process's. `out` holds the processes in the records' order (ascending pid).
+  void begin(std::vector<TaskSample>& out);
+  std::optional<std::size_t> take(std::span<const char> bytes, std::vector<TaskSample>& out);
+  void finish(std::vector<TaskSample>& out);
+
+  // All three over one whole walk's bytes; false when they are not a
+  // sequence of whole records (out is then unspecified).
   bool decode(std::span<const char> bytes, std::vector<TaskSample>& out);
 
   std::uint64_t ticks(std::uint64_t ns) const { return ns / units_.ns_per_tick; }
