@@ -259,8 +259,8 @@ preset_collector() {
     --toggle 'procmond::LinuxCollector::collect()' \
     --per-call "collector_cycle_n$PROCS" 'procmond::LinuxCollector::collect()' \
     --per-call collector_per_process 'procmond::LinuxCollector::read_process(*' \
-    --less 'procmond::LinuxCollector::read_identity(*' \
-    --inclusive collector_identity_read 'procmond::LinuxCollector::read_identity(*' \
+    --less 'procmond::read_identity(*' \
+    --inclusive collector_identity_read 'procmond::read_identity(*' \
     --note "Processes: $present on the machine before, $after at the end; $held. The cycle's count scales with them (calls a run: read_process over collect gives the processes a cycle); collector_per_process (per call of read_process, one a process listed) is the figure that compares across machines." \
     --note "Both leave out the identity reads (cmdline, status) of processes new to the collector, which come with other processes' starts and execs, not with the cycle: collector_identity_read is one of them, apart." \
     --note "What a cycle reads from /proc costs the kernel most of a cycle's time (formatting each stat): not counted here."
