@@ -55,6 +55,7 @@ segment_size = "1MiB"
 retain_size = "10MiB"
 retain_age = "2h"
 [collector]
+kind = "proc"
 proc_root = "/proc"
 max_cmdline = "64KiB"
 connector = "off"
@@ -78,6 +79,7 @@ connector_buffer = "8MiB"
   EXPECT_EQ(c.max_cmdline_bytes, 64u << 10);
   EXPECT_EQ(c.connector, ConnectorMode::kOff);
   EXPECT_EQ(c.connector_buffer, 8u << 20);
+  EXPECT_EQ(c.collector, CollectorKind::kProc);
   EXPECT_NO_THROW(validate(c));
 }
 
@@ -100,6 +102,8 @@ TEST_F(ConfigFile, TheShippedExampleHoldsTheDefaults) {
   EXPECT_EQ(c.max_cmdline_bytes, d.max_cmdline_bytes);
   EXPECT_EQ(c.connector, d.connector);
   EXPECT_EQ(c.connector_buffer, d.connector_buffer);
+  EXPECT_EQ(c.collector, d.collector);
+  EXPECT_EQ(d.collector, CollectorKind::kAuto);
 }
 
 TEST_F(ConfigFile, MistakesAreNamed) {
@@ -112,6 +116,10 @@ TEST_F(ConfigFile, MistakesAreNamed) {
   EXPECT_NE(error_of("[subscribers]\nqueue = \"lots\"").find("subscribers.queue"),
             std::string::npos);
   EXPECT_NE(error_of("[subscribers]\nmax = 0").find("subscribers.max"), std::string::npos);
+  EXPECT_NE(error_of("[collector]\nkind = \"ebpf\"")
+                .find("collector.kind: 'ebpf' is not one of "
+                      "auto, bpf, proc"),
+            std::string::npos);
   // A syntax error says where.
   EXPECT_NE(error_of("interval = \n").find("procmond.toml:1:"), std::string::npos);
 }
