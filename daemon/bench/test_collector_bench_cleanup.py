@@ -16,12 +16,20 @@ def gone(pid):
         return True
 
 
+def default_signals():
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_children_die_with_the_bench(bin_dir, sig):
     # Psutil with a long minimum time keeps the bench busy with its 200 children.
+    # The signals' default actions, whatever ours are: a test run in the
+    # background of a non-interactive shell inherits SIGINT ignored.
     bench = subprocess.Popen([bin_dir / "collector_bench", "--procs=200",
                               "--benchmark_filter=Psutil", "--benchmark_min_time=60"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=default_signals)
     try:
         deadline = time.monotonic() + 20
         children = []
