@@ -58,11 +58,6 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
       table_(reader_),
       backpressure_(config.interval, config.max_interval, config.low_mark, config.high_mark) {
   started_mono_ns_ = monotonic_ns();
-  // Before the socket and the WAL: a collector that cannot be made (a bad
-  // PROCMOND_DELIBERATE_SLOWDOWN_NS or _LEAK_BYTES, no /proc) is refused in one line.
-  auto collector = make_collector(collector_options(config_), &collector_why_);
-  collector_name_ = collector->name();
-  collector_hidden_.assign(collector->hidden().begin(), collector->hidden().end());
   // The socket first: a client may connect while the WAL is recovered.
   claim_socket_path(config_.socket);
   using Endpoint = asio::local::stream_protocol::endpoint;
@@ -76,6 +71,21 @@ Daemon::Daemon(const RunConfig& config, std::ostream& log)
     throw std::runtime_error(
         fmt::format("cannot listen on {}: {}", config_.socket.string(), ec.message()));
 
+  // After the socket listens (loading the BPF program takes tens of ms, and
+  // clients may connect meanwhile), before the WAL: a collector that cannot
+  // be made (a bad PROCMOND_DELIBERATE_SLOWDOWN_NS or _LEAK_BYTES, no /proc,
+  // --collector bpf without the right) is refused in one line, and the
+  // socket file goes with it.
+  std::unique_ptr<Collector> collector;
+  try {
+    collector = make_collector(collector_options(config_), &collector_why_);
+  } catch (...) {
+    acceptor_.close(ec);
+    ::unlink(config_.socket.c_str());
+    throw;
+  }
+  collector_name_ = collector->name();
+  collector_hidden_.assign(collector->hidden().begin(), collector->hidden().end());
   auto writer = wal::WalWriter::open(wal_options(config_), &recovery_);
   next_seq_ = writer.last_seq() + 1;
   head_seq_ = writer.last_seq();
