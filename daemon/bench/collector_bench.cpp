@@ -255,7 +255,7 @@ void BM_BpfWalk(benchmark::State& state) {
     benchmark::DoNotOptimize(iterator->walk(count));
   }
   procmond::bpf::TaskRecordDecoder decoder({});
-  std::vector<procmond::bpf::TaskSample> samples;
+  std::vector<procmond::ProcessRecord> samples;
   decoder.begin(samples);
   iterator->walk([&](std::span<const char> b) { return decoder.take(b, samples); });
   report_procs(state, static_cast<double>(samples.size()));

@@ -11,386 +11,48 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <pthread.h>
-#include <semaphore.h>
-#include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <variant>
 #include <vector>
 
+#include "bpf_population.hpp"
 #include "collector.hpp"
 #include "forked_children.hpp"
 #include "procfs/stat.hpp"
 #include "procfs/statm.hpp"
-#include "procmon/unique_fd.hpp"
 
 namespace procmond {
 namespace {
 
+using testing::burn_cpu;
 using testing::ForkedChildren;
+using testing::Kind;
+using testing::Member;
+using testing::park;
+using testing::Population;
+using testing::proc_dir;
+using testing::read_file;
+using testing::read_stat;
+using testing::ReadyPipe;
+using testing::run_threads;
+using testing::Settled;
+using testing::wait_settled;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// ---- What the children do ---------------------------------------------------
-
-std::int64_t thread_cpu_ns() {
-  timespec t{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
-}
-
-// Runs on the calling thread until it has had `ms` of CPU (user and system:
-// reading the thread's clock is a system call).
-void burn_cpu(int ms) {
-  const std::int64_t until = thread_cpu_ns() + ms * 1'000'000LL;
-  volatile std::uint64_t sink = 0;
-  while (thread_cpu_ns() < until)
-    for (int i = 0; i < 10'000; ++i) sink = sink + static_cast<std::uint64_t>(i);
-}
-
-[[noreturn]] void park() {
-  for (;;) ::pause();
-}
-
-struct ThreadJob {
-  int burn_ms;
-  bool park;  // sleep in pause() once burned; else exit
-  sem_t* burned;
-};
-
-void* thread_body(void* arg) {
-  const ThreadJob job = *static_cast<const ThreadJob*>(arg);
-  burn_cpu(job.burn_ms);
-  ::sem_post(job.burned);
-  if (job.park) park();
-  return nullptr;
-}
-
-// Starts `n` more threads that each burn `ms` of CPU, and returns once all
-// have: parked ones then sleep, the others have exited and been joined (their
-// CPU is now in the process's exited-thread sums, which /proc counts).
-void run_threads(int n, int ms, bool park_them) {
-  static sem_t burned;  // static: a thread may still be in sem_post when we return
-  ::sem_init(&burned, 0, 0);
-  ThreadJob job{ms, park_them, &burned};
-  std::vector<pthread_t> ids(static_cast<std::size_t>(n));
-  for (pthread_t& id : ids)
-    if (::pthread_create(&id, nullptr, thread_body, &job) != 0) ::_exit(3);
-  for (int i = 0; i < n; ++i)
-    while (::sem_wait(&burned) != 0) {
-    }
-  if (!park_them)
-    for (pthread_t id : ids) ::pthread_join(id, nullptr);
-}
-
-// Forks a child that burns `ms` of CPU and exits, and reaps it: its CPU is
-// now ours as cutime and cstime.
-void reap_a_busy_child(int ms) {
-  pid_t child = ::fork();
-  if (child < 0) ::_exit(4);
-  if (child == 0) {
-    burn_cpu(ms);
-    ::_exit(0);
-  }
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
-// Children say their setup is done (threads started, CPU burned) by writing
-// their pid into one pipe they all share: a write of 4 bytes to a pipe is
-// atomic, and 1,000 children need no 1,000 pipes. Close-on-exec, so an
-// exec'd child holds no end of it.
-class ReadyPipe {
- public:
-  ReadyPipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-      throw std::system_error(errno, std::generic_category(), "pipe2");
-    read_.reset(fds[0]);
-    write_.reset(fds[1]);
-  }
-
-  // In a child.
-  void say_ready() const {
-    const pid_t me = ::getpid();
-    if (::write(write_.get(), &me, sizeof me) != sizeof me) ::_exit(5);
-  }
-
-  ::testing::AssertionResult wait_for(const std::vector<pid_t>& pids, seconds timeout) const {
-    std::set<pid_t> waiting(pids.begin(), pids.end());
-    const auto deadline = Clock::now() + timeout;
-    while (!waiting.empty()) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-      pollfd p{.fd = read_.get(), .events = POLLIN, .revents = 0};
-      const int polled = left > 0 ? ::poll(&p, 1, static_cast<int>(left)) : 0;
-      if (polled == 0)
-        return ::testing::AssertionFailure()
-               << waiting.size() << " children did not finish their setup in " << timeout.count()
-               << " s (pid " << *waiting.begin() << " among them)";
-      if (polled < 0) continue;  // EINTR
-      pid_t ready[256];
-      const long n = ::read(read_.get(), ready, sizeof ready);
-      for (long i = 0; i < n / static_cast<long>(sizeof(pid_t)); ++i) waiting.erase(ready[i]);
-    }
-    return ::testing::AssertionSuccess();
-  }
-
- private:
-  procmon::UniqueFd read_, write_;
-};
-
-// ---- Waiting until a child stands still ---------------------------------------
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::optional<procfs::StatFields> read_stat(const std::filesystem::path& path) {
-  procfs::StatFields f;
-  const std::string text = read_file(path);
-  if (text.empty() || !procfs::parse_stat(text, f)) return std::nullopt;
-  return f;
-}
-
-std::filesystem::path proc_dir(pid_t pid) {
-  return std::filesystem::path("/proc") / std::to_string(pid);
-}
-
-// What a child of ours shows once its setup is over.
-struct Settled {
-  char state = 'S';  // its main thread's
-  std::uint32_t threads = 1;
-  std::string cmdline;  // an exec'd child's whole argv, as /proc/PID/cmdline; empty: not checked
-};
-
-// Whether `pid` shows what `want` says with none of its threads running or
-// about to (R, D): from then on nothing moves its CPU times or its memory.
-// Read from each thread's stat, never the process's: a read of /proc/PID/stat
-// stores the CPU split it reports (signal->prev_cputime), and the BPF
-// collector starts from that split, so it would be handed /proc's answer
-// instead of working it out from the threads' times.
-bool is_settled(pid_t pid, const Settled& want) {
-  const auto main = read_stat(proc_dir(pid) / "task" / std::to_string(pid) / "stat");
-  if (!main || main->state != want.state || main->threads != want.threads) return false;
-  if (!want.cmdline.empty() && read_file(proc_dir(pid) / "cmdline") != want.cmdline) return false;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator(proc_dir(pid) / "task", ec)) {
-    const auto t = read_stat(task.path() / "stat");
-    if (!t || t->state == 'R' || t->state == 'D') return false;
-  }
-  return !ec;
-}
-
-::testing::AssertionResult wait_settled(const std::map<pid_t, Settled>& want, seconds timeout) {
-  std::vector<pid_t> left;
-  for (const auto& [pid, w] : want) left.push_back(pid);
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    std::erase_if(left, [&](pid_t pid) { return is_settled(pid, want.at(pid)); });
-    if (left.empty()) return ::testing::AssertionSuccess();
-    if (Clock::now() > deadline)
-      return ::testing::AssertionFailure()
-             << left.size() << " children not settled in " << timeout.count() << " s; pid "
-             << left[0] << " wants state " << want.at(left[0]).state << " and "
-             << want.at(left[0]).threads << " threads, its main thread's stat: "
-             << read_file(proc_dir(left[0]) / "task" / std::to_string(left[0]) / "stat");
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-}
-
-// ---- The population -----------------------------------------------------------
-
-enum class Kind {
-  kPaused,          // sleeps in pause(): most of the population
-  kThreads,         // 3 more threads that burned CPU and sleep on
-  kThreadsExited,   // 3 more threads that burned CPU and exited
-  kLeaderExited,    // 2 more threads that burned CPU and sleep on; the main thread exited: 'Z'
-  kReapedChild,     // reaped a child that burned CPU: cutime, cstime
-  kZombie,          // burned CPU and exited, never reaped
-  kStopped,         // SIGSTOP: 'T'
-  kStoppedThreads,  // 2 more threads that burned CPU, then SIGSTOP: every thread 'T'
-  kHostileName,     // prctl(PR_SET_NAME) with what a parser may trip on
-  kExec,            // exec'd /bin/sleep: argv[0] with a newline, argv past the 4 KiB cap
-};
-
-constexpr int kBurnMs = 6;
-
-struct Member {
-  pid_t pid = 0;
-  Kind kind = Kind::kPaused;
-  Settled settled;
-  std::string comm;  // what its comm must read as; empty: not checked
-};
-
-// Names set with prctl(PR_SET_NAME): parentheses and spaces that mimic the
-// stat line around the comm, a status key, a newline, 15 bytes (the most a
-// comm holds), 16 (cut to 15), empty, and bytes outside ASCII.
-const char* const kHostileNames[] = {
-    "a) R 1 (",
-    "VmHWM:99999",
-    "new\nline",
-    "fifteen_bytes_x",
-    "sixteen_bytes_xy",
-    ") (",
-    "",
-    " ",
-    "1 (x) Z 0 0 (",
-    "tab\there\\",
-    "\xc3\xbc"
-    "nic"
-    "\xc3\xb6"
-    "de",
-};
-
-class Population {
- public:
-  Population() {
-    // sleep adds its arguments up: 2,100 more zeros take the argv past the
-    // collectors' 4 KiB cap on a cmdline.
-    for (int i = 0; i < 2100; ++i) exec_argv_.push_back("0");
-    for (const auto& a : exec_argv_) exec_args_.push_back(const_cast<char*>(a.c_str()));
-    exec_args_.push_back(nullptr);
-  }
-
-  // Forks `n` children of every kind (most of them paused), then waits until
-  // each has done its setup and is settled.
-  void make(std::size_t n) {
-    const std::pair<Kind, int> plan[] = {
-        {Kind::kThreads, 40},       {Kind::kThreadsExited, 40}, {Kind::kLeaderExited, 10},
-        {Kind::kReapedChild, 20},   {Kind::kZombie, 40},        {Kind::kStopped, 20},
-        {Kind::kStoppedThreads, 5}, {Kind::kExec, 3},
-    };
-    for (const auto& [kind, count] : plan)
-      for (int i = 0; i < count; ++i) add(kind);
-    for (int copy = 0; copy < 2; ++copy)
-      for (const char* name : kHostileNames) add(Kind::kHostileName, name);
-    while (members_.size() < n) add(Kind::kPaused);
-
-    std::vector<pid_t> pids;
-    for (const Member& m : members_) pids.push_back(m.pid);
-    ASSERT_TRUE(ready_.wait_for(pids, seconds(60)));
-    for (const Member& m : members_) {
-      if (m.settled.state == 'T') {
-        ASSERT_EQ(::kill(m.pid, SIGSTOP), 0);
-      }
-    }
-    std::map<pid_t, Settled> want;
-    for (const Member& m : members_) want.emplace(m.pid, m.settled);
-    ASSERT_TRUE(wait_settled(want, seconds(60)));
-  }
-
-  const std::vector<Member>& members() const { return members_; }
-
-  std::set<pid_t> pids() const {
-    std::set<pid_t> out;
-    for (const Member& m : members_) out.insert(m.pid);
-    return out;
-  }
-
-  std::size_t count(Kind kind) const {
-    return static_cast<std::size_t>(std::count_if(members_.begin(), members_.end(),
-                                                  [&](const Member& m) { return m.kind == kind; }));
-  }
-
- private:
-  void add(Kind kind, const char* name = nullptr) {
-    Member m{.kind = kind};
-    m.pid = children_.spawn([&] { run(kind, name); });
-    switch (kind) {
-      case Kind::kThreads:
-        m.settled.threads = 4;
-        break;
-      case Kind::kLeaderExited:
-        m.settled = {.state = 'Z', .threads = 3};  // a zombie main thread counts till the last
-        break;
-      case Kind::kZombie:
-        m.settled.state = 'Z';
-        break;
-      case Kind::kStopped:
-        m.settled.state = 'T';
-        break;
-      case Kind::kStoppedThreads:
-        m.settled = {.state = 'T', .threads = 3};
-        break;
-      case Kind::kHostileName:
-        m.comm = std::string(name).substr(0, 15);
-        break;
-      case Kind::kExec:
-        for (const auto& a : exec_argv_) m.settled.cmdline.append(a).push_back('\0');
-        m.comm = "sleep";
-        break;
-      default:
-        break;
-    }
-    members_.push_back(std::move(m));
-  }
-
-  // In the child.
-  void run(Kind kind, const char* name) const {
-    switch (kind) {
-      case Kind::kThreads:
-        run_threads(3, kBurnMs, true);
-        break;
-      case Kind::kThreadsExited:
-        run_threads(3, kBurnMs, false);
-        break;
-      case Kind::kLeaderExited:
-        run_threads(2, kBurnMs, true);
-        ready_.say_ready();
-        ::syscall(SYS_exit, 0);  // this thread alone: exit() would end them all
-        break;
-      case Kind::kReapedChild:
-        reap_a_busy_child(20);
-        break;
-      case Kind::kZombie:
-        burn_cpu(kBurnMs);
-        ready_.say_ready();
-        return;  // spawn's _exit: a zombie
-      case Kind::kStoppedThreads:
-        run_threads(2, kBurnMs, true);
-        break;
-      case Kind::kHostileName:
-        ::prctl(PR_SET_NAME, name);
-        break;
-      case Kind::kExec:
-        ready_.say_ready();
-        ::execv("/bin/sleep", exec_args_.data());
-        ::_exit(127);
-      default:
-        break;
-    }
-    ready_.say_ready();
-    park();
-  }
-
-  ForkedChildren children_;  // killed and reaped however the test ends
-  ReadyPipe ready_;
-  std::vector<Member> members_;
-  std::vector<std::string> exec_argv_{"sleep\nwith a newline) R (", "3600"};
-  std::vector<char*> exec_args_;
-};
 
 // ---- Three reads: BPF, /proc, BPF -----------------------------------------------
 

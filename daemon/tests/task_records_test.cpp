@@ -161,15 +161,15 @@ TEST(Decode, SumsLiveThreadsAndExitedOnesIntoTheirProcess) {
   Stream s;
   s.add(p).add(thread(100, 100, 200, 300)).add(other).add(thread(100, 1000, 2000, 3000));
   TaskRecordDecoder d({.ns_per_tick = 10 * kMs, .page_size = 4096});
-  std::vector<TaskSample> out;
+  std::vector<ProcessRecord> out;
   ASSERT_TRUE(d.decode(s.bytes, out));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].stat.pid, 100);
-  EXPECT_EQ(out[0].cpu.utime_ns, 1111u);
-  EXPECT_EQ(out[0].cpu.stime_ns, 2222u);
-  EXPECT_EQ(out[0].cpu.runtime_ns, 3333u);
+  EXPECT_EQ(d.cpu()[0].cpu.utime_ns, 1111u);
+  EXPECT_EQ(d.cpu()[0].cpu.stime_ns, 2222u);
+  EXPECT_EQ(d.cpu()[0].cpu.runtime_ns, 3333u);
   EXPECT_EQ(out[0].stat.threads, 3u);
-  EXPECT_EQ(out[1].cpu.runtime_ns, 0u);
+  EXPECT_EQ(d.cpu()[1].cpu.runtime_ns, 0u);
 }
 
 TEST(Decode, ConvertsUnitsAsProcDoes) {
@@ -184,7 +184,7 @@ TEST(Decode, ConvertsUnitsAsProcDoes) {
   Stream s;
   s.add(p);
   TaskRecordDecoder d({.ns_per_tick = 10 * kMs, .page_size = 4096});
-  std::vector<TaskSample> out;
+  std::vector<ProcessRecord> out;
   ASSERT_TRUE(d.decode(s.bytes, out));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].stat.start_time, 12345u);
@@ -210,7 +210,7 @@ TEST(Decode, AKernelThreadHasNoMemoryEvenWithABorrowedMm) {
   Stream s;
   s.add(p).add(user);
   TaskRecordDecoder d({.ns_per_tick = 10 * kMs, .page_size = 4096});
-  std::vector<TaskSample> out;
+  std::vector<ProcessRecord> out;
   ASSERT_TRUE(d.decode(s.bytes, out));
   ASSERT_EQ(out.size(), 2u);
   const StatFields& k = out[0].stat;
@@ -227,24 +227,26 @@ TEST(Decode, AKernelThreadHasNoMemoryEvenWithABorrowedMm) {
 }
 
 TEST(Decode, AThreadBeforeItsLeaderOrWithoutOneIsHandled) {
+  auto b = process(300, "b");
+  b.leader.runtime_ns = 7;
+  b.prev_utime_ns = 4;
   Stream s;
   // Out of order (a kernel that walked otherwise), and a thread of a process never seen.
-  s.add(process(300, "b"))
-      .add(thread(100, 5, 0, 5))
-      .add(process(100, "a"))
-      .add(thread(999, 1, 1, 1));
+  s.add(b).add(thread(100, 5, 0, 5)).add(process(100, "a")).add(thread(999, 1, 1, 1));
   TaskRecordDecoder d({});
-  std::vector<TaskSample> out;
+  std::vector<ProcessRecord> out;
   ASSERT_TRUE(d.decode(s.bytes, out));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].stat.pid, 100);
-  EXPECT_EQ(out[0].cpu.runtime_ns, 5u);
-  EXPECT_EQ(out[1].cpu.runtime_ns, 0u);
+  EXPECT_EQ(d.cpu()[0].cpu.runtime_ns, 5u);
+  EXPECT_EQ(out[1].stat.pid, 300);  // its CPU sorted with it
+  EXPECT_EQ(d.cpu()[1].cpu.runtime_ns, 7u);
+  EXPECT_EQ(d.cpu()[1].kernel_prev.utime_ns, 4u);
 }
 
 TEST(Decode, RefusesBytesThatAreNotWholeRecords) {
   TaskRecordDecoder d({});
-  std::vector<TaskSample> out;
+  std::vector<ProcessRecord> out;
   Stream s;
   s.add(process(1, "a"));
   std::vector<char> cut(s.bytes.begin(), s.bytes.end() - 1);
@@ -266,7 +268,7 @@ namespace {
 // As TaskIterator::walk hands the bytes over: each read's, after what the
 // last take() left of a record the read cut.
 bool decode_in_reads(TaskRecordDecoder& d, const std::vector<char>& bytes, std::size_t cut,
-                     std::vector<TaskSample>& out) {
+                     std::vector<ProcessRecord>& out) {
   d.begin(out);
   std::vector<char> pending;
   for (std::size_t at = 0; at < bytes.size();) {
@@ -287,11 +289,11 @@ TEST(Decode, RecordsCutByAnyReadAreJoined) {
   s.add(process(100, "a")).add(thread(100, 1, 2, 3)).add(process(200, "b"));
   TaskRecordDecoder d({});
   for (std::size_t cut = 1; cut <= s.bytes.size(); ++cut) {
-    std::vector<TaskSample> out;
+    std::vector<ProcessRecord> out;
     ASSERT_TRUE(decode_in_reads(d, s.bytes, cut, out)) << "reads of " << cut;
     ASSERT_EQ(out.size(), 2u) << "reads of " << cut;
     EXPECT_EQ(out[0].stat.comm.view(), "a");
-    EXPECT_EQ(out[0].cpu.runtime_ns, 3u);
+    EXPECT_EQ(d.cpu()[0].cpu.runtime_ns, 3u);
     EXPECT_EQ(out[1].stat.pid, 200);
   }
 }
@@ -300,7 +302,7 @@ TEST(Decode, TakeLeavesACutRecordAndRefusesAnUnknownOne) {
   Stream s;
   s.add(process(100, "a"));
   TaskRecordDecoder d({});
-  std::vector<TaskSample> out;
+  std::vector<ProcessRecord> out;
   d.begin(out);
   std::vector<char> cut(s.bytes.begin(), s.bytes.end() - 1);
   EXPECT_EQ(d.take(cut, out), 0u);

@@ -55,7 +55,7 @@ void BpfCollector::find_hidden() {
   walk();
   std::vector<pid_t> after = listing();
   std::vector<pid_t> walked;
-  for (const auto& s : samples_) walked.push_back(s.stat.pid);
+  for (const ProcessRecord& p : snapshot_.processes) walked.push_back(p.stat.pid);
   std::vector<pid_t> listed;
   std::set_intersection(before.begin(), before.end(), after.begin(), after.end(),
                         std::back_inserter(listed));
@@ -66,41 +66,41 @@ void BpfCollector::find_hidden() {
 BpfCollector::~BpfCollector() = default;
 
 const Snapshot& BpfCollector::collect() {
-  snapshot_.processes.clear();
   snapshot_.stats = CycleStats{.cycle = snapshot_.stats.cycle + 1};
   if (leak_bytes_ > 0) leak(leak_bytes_);
   walk();
-  snapshot_.stats.listed = static_cast<std::uint32_t>(samples_.size());
-  for (TaskSample& sample : samples_) {
-    add(sample);
+  snapshot_.stats.listed = static_cast<std::uint32_t>(snapshot_.processes.size());
+  const std::span<const TaskCpu> cpu = decoder_.cpu();
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    complete(snapshot_.processes[i], cpu[i]);
     if (slowdown_.count() > 0) spin_for(slowdown_);
   }
   sweep();
   return snapshot_;
 }
 
-// One walk of the iterator, decoded into samples_ as it is read.
+// One walk of the iterator, decoded straight into the snapshot as it is read.
 void BpfCollector::walk() {
-  decoder_.begin(samples_);
-  if (!iterator_->walk(
-          [this](std::span<const char> bytes) { return decoder_.take(bytes, samples_); }))
+  std::vector<ProcessRecord>& out = snapshot_.processes;
+  decoder_.begin(out);
+  if (!iterator_->walk([&](std::span<const char> bytes) { return decoder_.take(bytes, out); }))
     throw std::runtime_error("the BPF task iterator's records are malformed");
-  decoder_.finish(samples_);
+  decoder_.finish(out);
 }
 
-void BpfCollector::add(TaskSample& sample) {
-  StatFields& f = sample.stat;
+// What the walk leaves to us: the CPU split, and the identity.
+void BpfCollector::complete(ProcessRecord& record, const TaskCpu& cpu) {
+  StatFields& f = record.stat;
   CacheEntry& entry = cache_[f.pid];
   if (entry.tracked.seen_cycle != 0 && entry.tracked.identity.start_time != f.start_time)
     entry.reported = {};  // a reused pid: another process's times
   // /proc stores each split it reports and never goes below it; so do we,
   // from /proc's where it is the later of the two.
-  entry.reported = next_split(sample.cpu, entry.reported, sample.kernel_prev);
+  entry.reported = next_split(cpu.cpu, entry.reported, cpu.kernel_prev);
   f.utime = decoder_.ticks(entry.reported.utime_ns);
   f.stime = decoder_.ticks(entry.reported.stime_ns);
   identities_.track(f.pid, f, entry.tracked, snapshot_.stats);
-  snapshot_.processes.push_back(
-      ProcessRecord{.stat = f, .rss_bytes = sample.rss_bytes, .identity = &entry.tracked.identity});
+  record.identity = &entry.tracked.identity;
 }
 
 // Mark and sweep, as the /proc collector does.

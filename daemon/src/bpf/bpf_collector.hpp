@@ -38,7 +38,7 @@ class BpfCollector final : public Collector {
   };
 
   void walk();
-  void add(TaskSample& sample);
+  void complete(ProcessRecord& record, const TaskCpu& cpu);
   void find_hidden();
   void sweep();
 
@@ -48,7 +48,6 @@ class BpfCollector final : public Collector {
   procmon::UniqueFd proc_fd_;
   std::unique_ptr<TaskIterator> iterator_;
   TaskRecordDecoder decoder_;
-  std::vector<TaskSample> samples_;
   std::unordered_map<pid_t, CacheEntry> cache_;
   std::vector<pid_t> hidden_;
   Snapshot snapshot_;

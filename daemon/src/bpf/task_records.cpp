@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <numeric>
 
 namespace procmond::bpf {
 
@@ -82,9 +83,9 @@ void stat_comm(const procmond_process_record& r, Comm& out) {
 }
 
 void TaskRecordDecoder::add_process(const procmond_process_record& r,
-                                    std::vector<TaskSample>& out) const {
-  TaskSample& s = out.emplace_back();
-  StatFields& f = s.stat;
+                                    std::vector<ProcessRecord>& out) {
+  ProcessRecord& p = out.emplace_back();
+  StatFields& f = p.stat;
   f.pid = r.leader.tgid;
   stat_comm(r, f.comm);
   f.state = state_letter(r.state, r.exit_state);
@@ -96,10 +97,10 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   f.cstime = ticks(r.cstime_ns);
   f.threads = static_cast<std::uint32_t>(r.nr_threads);
   f.start_time = ticks(r.start_boottime_ns);
-  s.cpu = {.runtime_ns = r.leader.runtime_ns + r.exited_runtime_ns,
-           .utime_ns = r.leader.utime_ns + r.exited_utime_ns,
-           .stime_ns = r.leader.stime_ns + r.exited_stime_ns};
-  s.kernel_prev = {r.prev_utime_ns, r.prev_stime_ns};
+  cpu_.push_back({.cpu = {.runtime_ns = r.leader.runtime_ns + r.exited_runtime_ns,
+                          .utime_ns = r.leader.utime_ns + r.exited_utime_ns,
+                          .stime_ns = r.leader.stime_ns + r.exited_stime_ns},
+                  .kernel_prev = {r.prev_utime_ns, r.prev_stime_ns}});
   // /proc shows no memory for a kernel thread, not even the mm one borrows
   // for a while (kthread_use_mm): get_task_mm() gives a kernel thread none.
   if (f.kernel_thread()) return;
@@ -109,7 +110,7 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   std::uint64_t pages = 0;
   for (std::int64_t c : r.rss_pages) pages += c > 0 ? static_cast<std::uint64_t>(c) : 0;
   f.rss_pages = pages;
-  s.rss_bytes = pages * units_.page_size;
+  p.rss_bytes = pages * units_.page_size;
   f.start_code = r.start_code;
   f.end_code = r.end_code;
   f.start_stack = r.start_stack;
@@ -119,13 +120,14 @@ void TaskRecordDecoder::add_process(const procmond_process_record& r,
   f.env_end = r.env_end;
 }
 
-void TaskRecordDecoder::begin(std::vector<TaskSample>& out) {
+void TaskRecordDecoder::begin(std::vector<ProcessRecord>& out) {
   out.clear();
+  cpu_.clear();
   threads_.clear();
 }
 
 std::optional<std::size_t> TaskRecordDecoder::take(std::span<const char> bytes,
-                                                   std::vector<TaskSample>& out) {
+                                                   std::vector<ProcessRecord>& out) {
   std::size_t off = 0;
   for (;;) {
     procmond_thread_record head;
@@ -146,24 +148,47 @@ std::optional<std::size_t> TaskRecordDecoder::take(std::span<const char> bytes,
   }
 }
 
-void TaskRecordDecoder::finish(std::vector<TaskSample>& out) {
+void TaskRecordDecoder::finish(std::vector<ProcessRecord>& out) {
   // The walk goes by ascending pid, so `out` is sorted by pid (sorted here if
   // a kernel ever walks otherwise): each thread finds its process by binary
   // search. A thread whose leader was not seen (the walk passed the leader
   // just before it was reaped) is dropped.
-  auto by_pid = [](const TaskSample& a, const TaskSample& b) { return a.stat.pid < b.stat.pid; };
-  if (!std::is_sorted(out.begin(), out.end(), by_pid)) std::sort(out.begin(), out.end(), by_pid);
+  sort_by_pid(out);
   for (const auto& t : threads_) {
     auto it = std::lower_bound(out.begin(), out.end(), t.tgid,
-                               [](const TaskSample& s, pid_t pid) { return s.stat.pid < pid; });
+                               [](const ProcessRecord& p, pid_t pid) { return p.stat.pid < pid; });
     if (it == out.end() || it->stat.pid != t.tgid) continue;
-    it->cpu.runtime_ns += t.runtime_ns;
-    it->cpu.utime_ns += t.utime_ns;
-    it->cpu.stime_ns += t.stime_ns;
+    GroupCpu& cpu = cpu_[static_cast<std::size_t>(it - out.begin())].cpu;
+    cpu.runtime_ns += t.runtime_ns;
+    cpu.utime_ns += t.utime_ns;
+    cpu.stime_ns += t.stime_ns;
   }
 }
 
-bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<TaskSample>& out) {
+// Sorts `out` and cpu_ alike; a copy of both, but only on a kernel that
+// walks out of pid order, which none has yet.
+void TaskRecordDecoder::sort_by_pid(std::vector<ProcessRecord>& out) {
+  auto by_pid = [](const ProcessRecord& a, const ProcessRecord& b) {
+    return a.stat.pid < b.stat.pid;
+  };
+  if (std::is_sorted(out.begin(), out.end(), by_pid)) return;
+  std::vector<std::size_t> order(out.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return by_pid(out[a], out[b]); });
+  std::vector<ProcessRecord> processes;
+  std::vector<TaskCpu> cpu;
+  processes.reserve(out.size());
+  cpu.reserve(out.size());
+  for (std::size_t i : order) {
+    processes.push_back(out[i]);
+    cpu.push_back(cpu_[i]);
+  }
+  out = std::move(processes);
+  cpu_ = std::move(cpu);
+}
+
+bool TaskRecordDecoder::decode(std::span<const char> bytes, std::vector<ProcessRecord>& out) {
   begin(out);
   auto taken = take(bytes, out);
   if (!taken || *taken != bytes.size()) return false;

@@ -32,11 +32,8 @@ struct CpuSplit {
   std::uint64_t total() const { return utime_ns + stime_ns; }
 };
 
-// One process, with every field /proc's stat gives but utime and stime,
-// which the caller fills with next_split() (it keeps the last split).
-struct TaskSample {
-  StatFields stat;
-  std::uint64_t rss_bytes = 0;
+// What a process's CPU split is worked out from (next_split()).
+struct TaskCpu {
   GroupCpu cpu;
   CpuSplit kernel_prev;  // the split /proc last reported (signal->prev_cputime)
 };
@@ -77,22 +74,30 @@ class TaskRecordDecoder {
   // `bytes` into `out` and returns how many bytes it used (a record cut by
   // the end of a read is the caller's to keep for the next), or nullopt on
   // bytes that are no record. finish() adds each live thread's time to its
-  // process's. `out` holds the processes in the records' order (ascending pid).
-  void begin(std::vector<TaskSample>& out);
-  std::optional<std::size_t> take(std::span<const char> bytes, std::vector<TaskSample>& out);
-  void finish(std::vector<TaskSample>& out);
+  // process's. `out` holds the processes in the records' order (ascending
+  // pid), each as a snapshot holds it but for utime and stime (the caller's,
+  // from next_split() and cpu()) and its identity: decoded in place, with no
+  // copy of every process beside the snapshot.
+  void begin(std::vector<ProcessRecord>& out);
+  std::optional<std::size_t> take(std::span<const char> bytes, std::vector<ProcessRecord>& out);
+  void finish(std::vector<ProcessRecord>& out);
 
   // All three over one whole walk's bytes; false when they are not a
   // sequence of whole records (out is then unspecified).
-  bool decode(std::span<const char> bytes, std::vector<TaskSample>& out);
+  bool decode(std::span<const char> bytes, std::vector<ProcessRecord>& out);
+
+  // After finish(): out[i]'s CPU at cpu()[i].
+  std::span<const TaskCpu> cpu() const { return cpu_; }
 
   std::uint64_t ticks(std::uint64_t ns) const { return ns / units_.ns_per_tick; }
 
  private:
-  void add_process(const procmond_process_record& r, std::vector<TaskSample>& out) const;
+  void add_process(const procmond_process_record& r, std::vector<ProcessRecord>& out);
+  void sort_by_pid(std::vector<ProcessRecord>& out);
 
   Units units_;
-  std::vector<procmond_thread_record> threads_;  // reused: no allocation once warm
+  std::vector<TaskCpu> cpu_;                     // beside out, reused: no allocation once warm
+  std::vector<procmond_thread_record> threads_;  // reused too
 };
 
 }  // namespace procmond::bpf
