@@ -4,11 +4,12 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
-from procmond_daemon import COLLECTORS, collector_args
+from procmond_daemon import COLLECTORS, bpf_unavailable, collector_args
 
 pytestmark = pytest.mark.spawns
 
@@ -150,3 +151,38 @@ def test_unprivileged_bpf_is_refused_in_one_line(bin_dir):
     assert r.stderr.startswith("procmond snapshot: the BPF collector cannot be used: ")
     assert r.stderr.count("\n") == 1
     assert r.stdout == ""
+
+
+UNIT = Path(__file__).resolve().parents[1] / "systemd" / "procmond.service"
+
+
+def unit_setting(key):
+    """The words of KEY= in the shipped systemd unit."""
+    for line in UNIT.read_text().splitlines():
+        if line.startswith(key + "="):
+            return line.split("=", 1)[1].split()
+    raise AssertionError(f"{UNIT} has no {key}=")
+
+
+def snapshot_with_capabilities(bin_dir, caps):
+    """procmond snapshot --json as root bounded to CAPS (as the unit's
+    CapabilityBoundingSet bounds the service: root keeps only these)."""
+    bounding = ",".join(["-all"] + ["+" + c.lower().removeprefix("cap_") for c in caps])
+    r = subprocess.run(["setpriv", "--bounding-set", bounding, str(bin_dir / "procmond"),
+                        "snapshot", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_the_systemd_unit_lets_auto_use_bpf(bin_dir):
+    if why := bpf_unavailable(bin_dir):
+        pytest.skip(why)
+    assert "bpf" in unit_setting("SystemCallFilter")  # @system-service leaves bpf() out
+    caps = unit_setting("CapabilityBoundingSet")
+    doc = snapshot_with_capabilities(bin_dir, caps)
+    assert doc["collector"] == "bpf", doc.get("collector_fallback")
+    # And the two it needs for BPF are what make the difference.
+    without = [c for c in caps if c not in ("CAP_BPF", "CAP_PERFMON")]
+    doc = snapshot_with_capabilities(bin_dir, without)
+    assert doc["collector"] == "proc"
+    assert "CAP_BPF" in doc["collector_fallback"]
