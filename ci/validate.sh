@@ -43,6 +43,11 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
+# The revision built and measured, pinned before the build: every run file
+# takes it from here, so a commit made while validate measures (it takes the
+# better part of an hour) does not put its name on these figures.
+PERFKIT_REVISION="${PERFKIT_REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
+export PERFKIT_REVISION
 
 procs=1000,10000
 invocations=3           # collector_bench processes per process count: its process runs

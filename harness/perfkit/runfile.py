@@ -72,6 +72,11 @@ def _metrics_agree(metrics):
 
 
 def _revision(repo):
+    """$PERFKIT_REVISION when set (ci/validate.sh pins the revision it built,
+    so that a commit made while it measures does not rename its figures),
+    else the repository's HEAD."""
+    if pinned := os.environ.get("PERFKIT_REVISION"):
+        return pinned
     try:
         return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()

@@ -131,3 +131,16 @@ def test_loadgen_summaries_become_metrics(bin_dir, tmp_path):
     other = json.loads(paths[0].read_text()) | {"kind": "cpu"}
     with pytest.raises(ValueError, match="different configurations"):
         importers.from_loadgen([paths[0], other])
+
+
+def test_the_revision_is_head_unless_pinned(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "first"], check=True)
+    head = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    monkeypatch.delenv("PERFKIT_REVISION", raising=False)
+    assert runfile.new_run(repo=tmp_path)["revision"] == head
+    # What validate built, though a commit lands while it measures.
+    monkeypatch.setenv("PERFKIT_REVISION", "built-one")
+    assert runfile.new_run(repo=tmp_path)["revision"] == "built-one"
