@@ -34,21 +34,6 @@ std::int64_t thread_cpu_ns() {
   return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
 }
 
-}  // namespace
-
-void burn_cpu(int ms) {
-  const std::int64_t until = thread_cpu_ns() + ms * 1'000'000LL;
-  volatile std::uint64_t sink = 0;
-  while (thread_cpu_ns() < until)
-    for (int i = 0; i < 10'000; ++i) sink = sink + static_cast<std::uint64_t>(i);
-}
-
-void park() {
-  for (;;) ::pause();
-}
-
-namespace {
-
 struct ThreadJob {
   int burn_ms;
   bool park;  // sleep in pause() once burned; else exit
@@ -64,6 +49,17 @@ void* thread_body(void* arg) {
 }
 
 }  // namespace
+
+void burn_cpu(int ms) {
+  const std::int64_t until = thread_cpu_ns() + ms * 1'000'000LL;
+  volatile std::uint64_t sink = 0;
+  while (thread_cpu_ns() < until)
+    for (int i = 0; i < 10'000; ++i) sink = sink + static_cast<std::uint64_t>(i);
+}
+
+void park() {
+  for (;;) ::pause();
+}
 
 void run_threads(int n, int ms, bool park_them) {
   static sem_t burned;  // static: a thread may still be in sem_post when we return
@@ -135,6 +131,12 @@ std::optional<procfs::StatFields> read_stat(const std::filesystem::path& path) {
   const std::string text = read_file(path);
   if (text.empty() || !procfs::parse_stat(text, f)) return std::nullopt;
   return f;
+}
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args) out.append(a).push_back('\0');
+  return out;
 }
 
 std::filesystem::path proc_dir(pid_t pid) {
@@ -275,7 +277,7 @@ void Population::add(Kind kind, const char* name) {
       m.comm = std::string(name).substr(0, 15);
       break;
     case Kind::kExec:
-      for (const auto& a : exec_argv_) m.settled.cmdline.append(a).push_back('\0');
+      m.settled.cmdline = joined(exec_argv_);
       m.comm = "sleep";
       break;
     default:

@@ -62,6 +62,8 @@ class ReadyPipe {
 std::string read_file(const std::filesystem::path& path);
 std::optional<procfs::StatFields> read_stat(const std::filesystem::path& path);
 std::filesystem::path proc_dir(pid_t pid);
+// An argv as /proc/PID/cmdline spells it: each argument and a NUL.
+std::string joined(const std::vector<std::string>& args);
 
 // What a child of ours shows once its setup is over.
 struct Settled {
