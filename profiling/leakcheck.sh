@@ -49,9 +49,9 @@ differ only by what the daemon kept.
 The rule, per series (RSS, heap): after the warm-up rounds, it GROWS when
 the Theil-Sen slope of its readings over the rounds (the median of every
 pair's slope) is over the tolerance AND more than half of its round-to-round
-steps are positive. One jump to a new level (a cache filling) is not a trend;
-noise around a level gives about half the steps and a slope near zero. At
-least 3 rounds after the warm-up.
+steps grew by more than half the tolerance. One jump to a new level (a cache
+filling) is not a trend, nor is a stray page; noise around a level gives a
+slope near zero. At least 3 rounds after the warm-up.
 
 Writes into DIR: rounds.json, metrics.json (growth.rss_bytes_per_round,
 growth.heap_bytes_per_round: their samples are the round-to-round steps after

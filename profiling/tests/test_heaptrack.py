@@ -156,6 +156,46 @@ def start_ticker(spawn, compile_c, seconds=60):
     return ticker
 
 
+def attach(wrapper, compile_c, spawn, out, *options, tries=3):
+    """The wrapper attached to a fresh heap_ticker: (ticker, wrapper's Popen,
+    Descendants) once it records (OUT/recording, what the scenario runner
+    waits for). heaptrack warns that attaching "can lead to CRASHES": its
+    gdb runs dlopen and heaptrack_inject inside the ticker, wherever gdb
+    stopped it, and once in CI the ticker aborted there ("malloc assertion
+    failure in sysmalloc"). The wrapper must then fail cleanly and say why:
+    that is checked, and a fresh ticker tried."""
+    for attempt in range(1, tries + 1):
+        ticker = start_ticker(spawn, compile_c)
+        proc = spawn([str(wrapper), "-o", str(out), "--pid", str(ticker.pid), *options],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run = Descendants(proc.pid)
+        deadline = time.monotonic() + 60
+        while not (out / "recording").exists():
+            if proc.poll() is not None:
+                break
+            assert time.monotonic() < deadline, "heaptrack never attached"
+            time.sleep(0.05)
+        else:
+            return ticker, proc, run
+        assert_the_injection_killed(ticker, proc, run, saw=("gdb",))
+        print(f"attempt {attempt}: the ticker died of the injection (signal {-ticker.returncode})")
+    pytest.fail(f"the ticker died of heaptrack's injection {tries} times running")
+
+
+def assert_the_injection_killed(ticker, proc, run, saw):
+    """The target died while heaptrack attached: the wrapper says so in one
+    line, fails, writes no metrics and leaves nothing behind."""
+    stdout, stderr = proc.communicate(timeout=120)
+    try:
+        died = ticker.wait(timeout=10) != 0
+    except subprocess.TimeoutExpired:
+        died = False
+    assert died, f"the wrapper failed while its target lived: {stderr}"
+    assert proc.returncode == 1 and stdout == "", stderr
+    assert f"process {ticker.pid} ended while heaptrack attached to it" in stderr
+    assert_nothing_left(run, proc, saw=saw)
+
+
 def injected(pid):
     try:
         return "libheaptrack_inject" in Path(f"/proc/{pid}/maps").read_text()
@@ -184,11 +224,8 @@ def check_attached_profile(out, ticker):
 @pytest.mark.slow
 @pytest.mark.spawns
 def test_attach_for_some_seconds(wrapper, compile_c, spawn, tmp_path):
-    ticker = start_ticker(spawn, compile_c)
     out = tmp_path / "profile"
-    proc = spawn([str(wrapper), "-o", str(out), "--pid", str(ticker.pid), "--seconds", "3"],
-                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    run = Descendants(proc.pid)
+    ticker, proc, run = attach(wrapper, compile_c, spawn, out, "--seconds", "3")
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
     assert stdout == (out / "summary.md").read_text()
@@ -200,15 +237,8 @@ def test_attach_for_some_seconds(wrapper, compile_c, spawn, tmp_path):
 @pytest.mark.slow
 @pytest.mark.spawns
 def test_attach_until_sigterm(wrapper, compile_c, spawn, tmp_path):
-    ticker = start_ticker(spawn, compile_c)
     out = tmp_path / "profile"
-    proc = spawn([str(wrapper), "-o", str(out), "--pid", str(ticker.pid)],
-                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    run = Descendants(proc.pid)
-    deadline = time.monotonic() + 60
-    while not (out / "recording").exists():  # what the scenario runner waits for
-        assert proc.poll() is None and time.monotonic() < deadline, "heaptrack never attached"
-        time.sleep(0.05)
+    ticker, proc, run = attach(wrapper, compile_c, spawn, out)
     assert injected(ticker.pid)
     time.sleep(2)
     proc.send_signal(signal.SIGTERM)
@@ -287,14 +317,10 @@ def test_a_process_the_injection_kills_fails_the_run_and_leaves_nothing(wrapper,
     proc = spawn([str(wrapper), "-o", str(out), "--pid", str(ticker.pid), "--seconds", "30"],
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = Descendants(proc.pid)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1 and stdout == ""
-    assert f"process {ticker.pid} ended while heaptrack attached to it" in stderr
-    assert ticker.wait(timeout=10) != 0
-    assert not (out / "metrics.json").exists()
     # Its interpreter never started: the shell's fork of it waited to open
     # the fifo, under heaptrack's name.
-    assert_nothing_left(run, proc, saw=("gdb", "heaptrack"))
+    assert_the_injection_killed(ticker, proc, run, saw=("gdb", "heaptrack"))
+    assert not (out / "metrics.json").exists()
 
 
 # The recorder's own logic, with a stand-in for heaptrack's script: quick.

@@ -62,14 +62,16 @@ def metrics_of(out):
 
 @pytest.mark.slow
 def test_procmond_under_churn_does_not_grow(leakcheck):
-    status, stdout, stderr, out = leakcheck("--rounds", "6", "--warmup-rounds", "2", *SHORT)
+    # Six rounds judged, not four: of three steps, a buffer that grew twice
+    # (a level that moved twice) would already be more than half.
+    status, stdout, stderr, out = leakcheck("--rounds", "8", "--warmup-rounds", "2", *SHORT)
     assert status == 0, stderr + stdout
-    assert stdout.startswith("# leakcheck: pass, no steady growth over 6 rounds")
+    assert stdout.startswith("# leakcheck: pass, no steady growth over 8 rounds")
     assert stdout == (out / "summary.md").read_text()
     assert "loadgen run --count 300 --profile churn" in stdout
     metrics = metrics_of(out)
     assert set(metrics) == {"growth.rss_bytes_per_round", "growth.heap_bytes_per_round"}
-    assert all(len(m["samples"]) == 3 for m in metrics.values())
+    assert all(len(m["samples"]) == 5 for m in metrics.values())
     record = json.loads((out / "rounds.json").read_text())
     assert not psutil.pid_exists(record["pid"])
     # 3: loadgen shed starts on a busy machine (the summary says so); 1 would be a failure.
