@@ -31,7 +31,9 @@ RSS or its heap in use grows from one round to the next.
   --no-load            rounds without load
   --heaptrack          record the heap with heaptrack (the default when this
                        script starts the daemon; with --pid it attaches
-                       through gdb, pausing the daemon a few seconds)
+                       through gdb, pausing the daemon a few seconds, and
+                       fails if the injection kills it, as heaptrack warns
+                       attaching can)
   --no-heaptrack       RSS alone
   --interval D         procmond's poll interval when it is the default (200ms)
   -o, --output DIR     where its files go (default ./profile-leakcheck)
@@ -160,15 +162,6 @@ daemon_said() {
     -e '^[[:space:]]' -e '^$' "$OUT/daemon.log" 2>/dev/null | tail -n1
 }
 
-# heaptrack_detach: what heaptrack's own cleanup does on Ctrl-C, which its
-# /bin/sh skips when stopped by a signal: stop recording in the daemon, so
-# that its data file is closed and complete, and heaptrack ends by itself.
-heaptrack_detach() {
-  gdb --batch-silent -n -iex "set auto-solib-add off" -p "$TARGET_PID" \
-    --eval-command="sharedlibrary libheaptrack_inject" \
-    --eval-command="call (void) heaptrack_stop()" --eval-command="detach" >/dev/null 2>&1 || true
-}
-
 # shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
   local status=$?
@@ -176,8 +169,8 @@ cleanup() {
   [ -z "$SUBSCRIBER" ] || { stop "$SUBSCRIBER" 10; wait "$SUBSCRIBER" 2>/dev/null || true; }
   if [ -z "$TARGET_PID" ] && [ -n "$DAEMON_PID" ]; then
     stop "$DAEMON_PID" 30
-  elif [ -n "$TARGET_PID" ] && [ -n "$LAUNCHER" ] && alive "$LAUNCHER"; then
-    heaptrack_detach
+  elif [ -n "$TARGET_PID" ] && [ -n "$LAUNCHER" ]; then
+    kill -TERM "$LAUNCHER" 2>/dev/null || true # the recorder detaches
   fi
   # heaptrack finishes writing once the daemon is gone (or detached).
   [ -z "$LAUNCHER" ] || wait "$LAUNCHER" 2>/dev/null || true
@@ -192,16 +185,21 @@ if [ -n "$TARGET_PID" ]; then
   DAEMON_PID=$TARGET_PID
   if [ "$HEAPTRACK" = 1 ]; then
     HT_BASE="$OUT/heaptrack.$(cat "/proc/$TARGET_PID/comm" 2>/dev/null || echo daemon)"
-    rm -f "$HT_BASE".*
+    rm -f "$OUT/heaptrack.ready"
     say "attaching heaptrack to pid $TARGET_PID through gdb (the daemon pauses meanwhile)"
-    heaptrack -o "$HT_BASE" -p "$TARGET_PID" >"$OUT/heaptrack.log" 2>&1 &
+    # perfkit's recorder (heaptrack.sh's too): it says when the injection is
+    # done, detaches on SIGTERM, and leaves nothing behind when the injection
+    # kills the process, which heaptrack warns it can.
+    env "PYTHONPATH=$REPO/harness${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m perfkit profile \
+      heaptrack-record -o "$HT_BASE" --pid "$TARGET_PID" --ready-file "$OUT/heaptrack.ready" \
+      >"$OUT/heaptrack.log" 2>&1 &
     LAUNCHER=$!
-    for ((i = 0; i < 1200; i++)); do
-      grep -q "injection finished" "$OUT/heaptrack.log" && break
-      alive "$LAUNCHER" || fail "heaptrack could not attach: $(tail -n1 "$OUT/heaptrack.log")"
-      sleep 0.1
+    for ((i = 0; i < 6000; i++)); do
+      [ ! -e "$OUT/heaptrack.ready" ] || break
+      alive "$LAUNCHER" || fail "heaptrack did not attach: $(tail -n1 "$OUT/heaptrack.log")"
+      sleep 0.02
     done
-    grep -q "injection finished" "$OUT/heaptrack.log" || fail "heaptrack did not attach within 120 s"
+    [ -e "$OUT/heaptrack.ready" ] || fail "heaptrack did not attach within 120 s"
     # heaptrack's clock began inside that gdb session, just before this.
     HT_STARTED=$(date +%s.%N)
   fi
@@ -265,7 +263,7 @@ if [ -z "$TARGET_PID" ]; then
   HT_ENDED=$(date +%s.%N)
   stop "$DAEMON_PID" 30
 elif [ -n "$LAUNCHER" ]; then
-  heaptrack_detach
+  kill -TERM "$LAUNCHER" 2>/dev/null || true # the recorder detaches
 fi
 if [ -n "$LAUNCHER" ]; then
   wait "$LAUNCHER" 2>/dev/null || true

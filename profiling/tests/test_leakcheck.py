@@ -124,19 +124,53 @@ def test_a_busy_daemon_that_keeps_nothing_passes(leakcheck, compile_c):
     assert "heap in use**: flat" in stdout
 
 
+ATTACH_KILLED = "ended while heaptrack attached to it"
+
+
+def leakcheck_attached(leakcheck, spawn, argv, *options, tries=3):
+    """leakcheck --pid --heaptrack on a fresh daemon `argv`: (daemon, status,
+    stdout, stderr, out). heaptrack's injection can kill the process it
+    attaches to (test_heaptrack.attach); leakcheck must then fail and say so,
+    and a fresh daemon is tried."""
+    for _ in range(tries):
+        daemon = spawn(argv)
+        status, stdout, stderr, out = leakcheck("--pid", str(daemon.pid), "--heaptrack", *options,
+                                                timeout=180)
+        if ATTACH_KILLED not in stderr:
+            return daemon, status, stdout, stderr, out
+        assert status == 1 and stdout == "" and daemon.wait(timeout=10) != 0, stderr
+    pytest.fail(f"heaptrack's injection killed the daemon {tries} times running")
+
+
 @pytest.mark.slow
 def test_a_running_daemon_is_watched_and_left_running(leakcheck, compile_c, spawn):
-    grows = compile_c("grows.c")
-    daemon = spawn([str(grows), "262144", "100"])
-    status, stdout, stderr, out = leakcheck("--pid", str(daemon.pid), "--heaptrack",
-                                            "--rounds", "4", "--warmup-rounds", "1",
-                                            "--round-seconds", "0.5", "--settle-seconds", "0.4",
-                                            timeout=180)
+    daemon, status, stdout, stderr, out = leakcheck_attached(
+        leakcheck, spawn, [str(compile_c("grows.c")), "262144", "100"],
+        "--rounds", "4", "--warmup-rounds", "1", "--round-seconds", "0.5", "--settle-seconds", "0.4")
     assert status == 1, stderr + stdout
     assert daemon.poll() is None, "the wrapper stopped a daemon it did not start"
     assert "RSS and heap in use grow" in stdout.splitlines()[0]
     assert "`keep_more (grows.c:24)`" in stdout
     assert metrics_of(out)["growth.rss_bytes_per_round"]["samples"][0] > 1e6
+
+
+@pytest.mark.slow
+def test_a_daemon_the_injection_kills_fails_the_check_in_one_line(leakcheck, compile_c, spawn):
+    # Statically linked, grows has no dynamic loader for heaptrack's library:
+    # the injection kills it.
+    try:
+        grows = compile_c("grows.c", "-static")
+    except subprocess.CalledProcessError:
+        pytest.skip("cannot link statically (libc6-dev's libc.a)")
+    daemon = spawn([str(grows), "262144", "100"])
+    status, stdout, stderr, out = leakcheck("--pid", str(daemon.pid), "--heaptrack",
+                                            "--rounds", "4", "--warmup-rounds", "1", timeout=180)
+    assert status == 1 and stdout == ""
+    assert stderr.splitlines()[-1] == (
+        "leakcheck.sh: heaptrack did not attach: perfkit: profile heaptrack-record: "
+        f"process {daemon.pid} {ATTACH_KILLED}: nothing recorded")
+    assert daemon.wait(timeout=10) != 0
+    assert not (out / "rounds.json").exists()
 
 
 @pytest.mark.slow
