@@ -183,8 +183,8 @@ def attach(wrapper, compile_c, spawn, out, *options, tries=3):
 
 
 def assert_the_injection_killed(ticker, proc, run, saw):
-    """The target died while heaptrack attached: the wrapper says so in one
-    line, fails, writes no metrics and leaves nothing behind."""
+    """The target died while heaptrack attached: the wrapper fails, says so
+    in one line, and leaves nothing behind."""
     stdout, stderr = proc.communicate(timeout=120)
     try:
         died = ticker.wait(timeout=10) != 0
