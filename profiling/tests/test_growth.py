@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from perfkit import runfile
@@ -267,3 +269,23 @@ def test_judge_refuses_a_bad_tolerance_and_a_missing_dir(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "64K, 1M" in r.stderr
     r = judge(tmp_path / "nowhere")
     assert r.returncode == 2 and "rounds.json" in r.stderr
+
+
+@pytest.mark.parametrize("reap", [True, False], ids=["reaped", "a zombie"])
+def test_rounds_of_a_process_that_ended_fail_in_one_line(tmp_path, reap):
+    ended = subprocess.Popen(["true"])
+    if reap:
+        ended.wait()
+    else:
+        while psutil.Process(ended.pid).status() != psutil.STATUS_ZOMBIE:
+            time.sleep(0.01)
+    r = subprocess.run([sys.executable, "-m", "perfkit", "profile", "growth", "rounds",
+                        "--pid", str(ended.pid), "--rounds", "3", "--round-seconds", "1",
+                        "--settle-seconds", "0", "-o", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(HARNESS)})
+    ended.wait()
+    assert r.returncode == 1
+    assert len(r.stderr.splitlines()) == 1
+    assert r.stderr.startswith(f"perfkit profile growth: no process {ended.pid}")
+    assert not (tmp_path / "rounds.json").exists()

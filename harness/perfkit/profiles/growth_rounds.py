@@ -74,7 +74,10 @@ def run(pid, rounds, round_seconds, settle_seconds, load_argv, out_dir, warmup=0
     except psutil.NoSuchProcess as e:
         raise RoundsError(f"no process {pid}") from e
     per_round = round_seconds + settle_seconds + (LOADGEN_GRACE_S if load_argv else 0)
-    sampler = Sampler(pid, hz=SAMPLE_HZ, max_seconds=max(3600.0, 2 * rounds * per_round))
+    try:
+        sampler = Sampler(pid, hz=SAMPLE_HZ, max_seconds=max(3600.0, 2 * rounds * per_round))
+    except ProcessLookupError as e:  # it ended a moment ago (or is a zombie)
+        raise RoundsError(f"no process {pid}: {e}") from e
     record = {"pid": pid, "command": command, "daemon_started_wall": started_wall,
               "round_seconds": round_seconds, "settle_seconds": settle_seconds,
               "warmup_rounds": warmup, "load": [str(a) for a in load_argv] if load_argv else None,
